@@ -1,0 +1,81 @@
+"""tf.data pipelines over a `DataSet` split.
+
+Two pipelines, on purpose:
+  * `textbook_pipeline`: the idiom every TensorFlow guide shows (from_tensor_slices ->
+    cache -> shuffle -> batch -> repeat -> prefetch). It is per-example work, so a small
+    MLP can out-run it.
+  * `make_dataset`: what the trainer uses. Each epoch is one in-graph permutation of
+    indices, cut into batches, and each batch is one `tf.gather` from the tensors held
+    in memory: per-batch rather than per-example work (benchmarks/input_pipeline.py).
+Both shuffle reproducibly from `seed`, reshuffle every epoch, and can drop the last
+short batch (needed where every replica must see the same batch shape).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfcourse.errors import CourseError
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def _check_batch_size(batch_size, num_examples):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        raise CourseError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if batch_size > num_examples:
+        raise CourseError(f"batch_size {batch_size} is larger than the split ({num_examples} examples)")
+
+
+def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_remainder=True,
+                 labels_dtype=tf.int32):
+    """Batches of (images [B, 784] float32, labels [B] int32) from a DataSet.
+
+    Args:
+      data_set: a tfcourse.datasets.DataSet (or any object with .images and .labels).
+      batch_size: examples per batch.
+      shuffle: a fresh permutation each epoch, derived from (seed, epoch).
+      epochs: number of passes; None repeats forever.
+      drop_remainder: drop each epoch's last short batch so every batch has shape [B, ...].
+    Returns:
+      A tf.data.Dataset, prefetched.
+    """
+    num_examples = int(data_set.images.shape[0])
+    _check_batch_size(batch_size, num_examples)
+    images = tf.constant(data_set.images)
+    labels = tf.cast(tf.constant(data_set.labels), labels_dtype) if np.ndim(data_set.labels) == 1 \
+        else tf.constant(data_set.labels)
+
+    num_full = num_examples // batch_size
+
+    def epoch_indices(epoch):
+        indices = tf.range(num_examples, dtype=tf.int64)
+        if shuffle:
+            indices = tf.random.experimental.stateless_shuffle(
+                indices, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        # Reshape the permutation into [num_batches, B] rows: one dataset element per
+        # batch, not per example, which is what makes this pipeline fast.
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(indices[:num_full * batch_size], [num_full, batch_size]))
+        if not drop_remainder and num_examples % batch_size:
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(indices[num_full * batch_size:]))
+        return batches
+
+    epoch_numbers = tf.data.Dataset.range(epochs) if epochs is not None else tf.data.Dataset.range(2**62)
+    dataset = epoch_numbers.flat_map(epoch_indices)
+    dataset = dataset.map(lambda idx: (tf.gather(images, idx), tf.gather(labels, idx)),
+                          num_parallel_calls=AUTOTUNE, deterministic=True)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def textbook_pipeline(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_remainder=True,
+                      shuffle_buffer=10000):
+    """The canonical per-example pipeline, kept for teaching and as the benchmark baseline."""
+    num_examples = int(data_set.images.shape[0])
+    _check_batch_size(batch_size, num_examples)
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (data_set.images, data_set.labels.astype(np.int32) if data_set.labels.ndim == 1 else data_set.labels))
+    dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    dataset = dataset.repeat(epochs)
+    return dataset.prefetch(AUTOTUNE)

@@ -1,0 +1,13 @@
+"""The one exception type the course raises for bad input.
+
+It subclasses ValueError so `except ValueError` in student code keeps working, and
+the CLI turns it into a one-line message with exit status 2.
+"""
+
+
+class CourseError(ValueError):
+    """Bad input or state that the user can fix; the message says what was expected."""
+
+
+class DataError(CourseError):
+    """A data file is missing, malformed or does not match its checksum."""

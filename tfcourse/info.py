@@ -1,0 +1,65 @@
+"""`tfcourse info`: the environment report a student pastes into a bug report."""
+
+import os
+import platform
+import sys
+
+from tfcourse.datasets import locate
+from tfcourse.datasets.idx import read_bytes, sha256_of
+from tfcourse.errors import DataError
+
+
+def check_data(train_dir=None):
+    """Verifies each MNIST file's SHA-256; returns (directory, how, {name: status})."""
+    directory, how = locate.resolve_data_dir(train_dir)
+    status = {}
+    for name in locate.FILES:
+        path = locate.find_file(directory, name)
+        if path is None:
+            status[name] = "missing"
+            continue
+        try:
+            ok = sha256_of(read_bytes(path)) == locate.SHA256[name]
+        except DataError as e:
+            status[name] = f"unreadable ({e})"
+            continue
+        status[name] = "ok" if ok else "CHECKSUM MISMATCH"
+    return directory, how, status
+
+
+def environment_report(train_dir=None):
+    """Returns the report as a list of lines (versions, devices, XLA, data)."""
+    import numpy as np
+    import tensorflow as tf
+    import keras
+
+    from tfcourse import __version__
+
+    devices = tf.config.list_physical_devices()
+    gpus = [d.name for d in devices if d.device_type == "GPU"]
+    lines = [
+        f"tfcourse    {__version__}",
+        f"python      {sys.version.split()[0]} ({platform.platform()})",
+        f"tensorflow  {tf.__version__}",
+        f"keras       {keras.__version__}",
+        f"numpy       {np.__version__}",
+        f"cpus        {os.cpu_count()} logical",
+        f"gpus        {', '.join(gpus) if gpus else 'none visible'}",
+        f"cuda build  {tf.test.is_built_with_cuda()}",
+        f"xla         {'available' if _xla_available() else 'NOT available'}",
+    ]
+    directory, how, status = check_data(train_dir)
+    lines.append(f"data        {directory} ({how})")
+    for name, state in status.items():
+        lines.append(f"  {name:<26}{state}")
+    return lines
+
+
+def _xla_available():
+    """True when a jit_compile'd function actually compiles and runs here."""
+    import tensorflow as tf
+
+    try:
+        return float(tf.function(lambda x: x * 2.0, jit_compile=True)(tf.constant(1.0))) == 2.0
+    except Exception:  # any compiler failure means "not available" for the report
+        return False
