@@ -11,6 +11,8 @@ def test_read_scalars_reads_tf2_and_tf1_summaries(tmp_path):
     with writer.as_default():
         for step, loss in [(2, 0.5), (1, 0.9), (3, 0.25)]:
             tf.summary.scalar("loss", loss, step=step)
+        tf.summary.histogram("weights", [1.0, 2.0, 3.0], step=1)  # not a scalar: left out
+        tf.summary.text("note", "hello", step=1)  # a rank-0 string tensor: left out
     writer.close()
     with tf.Graph().as_default():
         v1 = tf.compat.v1.summary.FileWriter(str(tmp_path / "v1"))
@@ -20,6 +22,7 @@ def test_read_scalars_reads_tf2_and_tf1_summaries(tmp_path):
         v1.close()
 
     assert events.list_runs(tmp_path) == ["train", "v1"]
+    assert sorted(events.read_scalars(tmp_path / "train")) == ["loss"]
     steps, values = events.read_scalars(tmp_path / "train")["loss"]
     np.testing.assert_array_equal(steps, [1, 2, 3])
     np.testing.assert_allclose(values, [0.9, 0.5, 0.25])
@@ -33,3 +36,22 @@ def test_missing_event_files_is_a_course_error(tmp_path):
         events.read_scalars(tmp_path)
     with pytest.raises(CourseError, match="no such log directory"):
         events.list_runs(tmp_path / "absent")
+
+
+def test_running_tensorboard_serves_the_runs_and_stops(tmp_path):
+    import json
+    import urllib.request
+
+    writer = tf.summary.create_file_writer(str(tmp_path / "run-a"))
+    with writer.as_default():
+        tf.summary.scalar("loss", 1.0, step=0)
+    writer.close()
+    with events.running_tensorboard(tmp_path) as url:
+        runs = json.load(urllib.request.urlopen(f"{url}/data/runs", timeout=10))
+        tags = json.load(urllib.request.urlopen(f"{url}/data/plugin/scalars/tags", timeout=10))
+    assert runs == ["run-a"] and "loss" in tags["run-a"]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{url}/data/runs", timeout=2)  # the server is gone
+    with pytest.raises(CourseError, match="no such log directory"):
+        with events.running_tensorboard(tmp_path / "absent"):
+            pass
