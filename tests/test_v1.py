@@ -41,7 +41,8 @@ def test_graph_face_and_tf2_face_give_the_same_losses(data_sets):
     """Same initial weights, same batches, SGD 0.1: the per-step losses agree tightly."""
     steps, batch_size = 30, 100
     config = train.TrainConfig(hidden1=32, hidden2=16, batch_size=batch_size, optimizer="sgd",
-                               learning_rate=0.1, max_steps=steps, steps_per_call=steps, seed=3)
+                               learning_rate=0.1, lr_schedule="constant", max_steps=steps,
+                               steps_per_call=steps, seed=3)
     trainer = train.Trainer(config, data_sets.train.num_examples)
     tf2_losses, _ = trainer.train_steps(iter(trainer.dataset(data_sets.train)), steps)
 

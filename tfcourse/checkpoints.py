@@ -48,13 +48,13 @@ def check_compatible(path, model):
                 "train with the same --hidden1/--hidden2 as the checkpoint, or start without --resume")
 
 
-def restore_latest(manager, checkpoint, model):
-    """Restores the newest checkpoint in the manager's directory.
+def restore_latest(directory, checkpoint, model):
+    """Restores the newest checkpoint in `directory` into `checkpoint`.
 
     Returns:
       The checkpoint path, or None when there is none (a fresh start).
     """
-    path = manager.latest_checkpoint
+    path = tf.train.latest_checkpoint(str(directory))
     if path is None:
         return None
     check_compatible(path, model)

@@ -5,13 +5,11 @@ reaches the same network's best accuracy in a fraction of the steps (see docs/tr
 """
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from tfcourse.errors import CourseError
-
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("constant", "cosine", "exponential")
-# Used when no rate is given: the tutorial's 0.01 for gradient descent, Adam's usual 1e-3.
-DEFAULT_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
+from tfcourse.train_config import DEFAULT_LEARNING_RATES, OPTIMIZERS, SCHEDULES  # noqa: F401 (re-exported)
 
 
 def make_schedule(name, learning_rate, total_steps):
@@ -51,4 +49,4 @@ def make_optimizer(name, learning_rate, momentum=0.9):
 
 def current_learning_rate(optimizer):
     """The rate the optimizer's next step will use, as a Python float."""
-    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    return float(np.asarray(tf.convert_to_tensor(optimizer.learning_rate)))

@@ -19,63 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse import checkpoints, mnist, optimizers, settings, summaries, train_input
-from tfcourse.errors import CourseError
+from tfcourse.train_config import DEFAULT_LOG_DIR, TrainConfig
 
-DEFAULT_LOG_DIR = os.path.join(tempfile.gettempdir(), "tfcourse", "mnist", "logs")
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Everything a run depends on; `validate()` checks it with one-line CourseErrors.
-
-    Length: `max_steps` if given, else `epochs` passes over the training split.
-    """
-
-    hidden1: int = 128
-    hidden2: int = 32
-    batch_size: int = 100
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
-    momentum: float = 0.9
-    max_steps: int | None = None
-    epochs: float | None = 5
-    seed: int = 0
-    deterministic: bool = True
-    steps_per_call: int = 50
-    xla: bool = False
-    log_dir: str = DEFAULT_LOG_DIR
-    run_name: str | None = None
-    resume: bool = False
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 3
-    checkpoint_dir: str | None = None
-    eval_every: int | None = None
-    summary_every: int = 10
-    write_summaries: bool = True
-
-    def validate(self):
-        for name in ("hidden1", "hidden2", "batch_size", "steps_per_call", "checkpoint_every",
-                     "keep_checkpoints", "summary_every", "max_steps", "eval_every"):
-            value = getattr(self, name)
-            if value is None and name in ("max_steps", "eval_every"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise CourseError(f"{name} must be a positive integer, got {value!r}")
-        if self.max_steps is None and (self.epochs is None or not self.epochs > 0):
-            raise CourseError(f"epochs must be > 0 (or give max_steps), got {self.epochs!r}")
-        if not isinstance(self.learning_rate, (int, float)) or not self.learning_rate > 0:
-            raise CourseError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.optimizer not in optimizers.OPTIMIZERS:
-            raise CourseError(f"optimizer must be one of {', '.join(optimizers.OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.lr_schedule not in optimizers.SCHEDULES:
-            raise CourseError(f"lr_schedule must be one of {', '.join(optimizers.SCHEDULES)}, got {self.lr_schedule!r}")
-
-    def default_run_name(self):
-        """A name fixed by the hyperparameters, so --resume finds the same directory."""
-        return (f"mlp{self.hidden1}x{self.hidden2}-{self.optimizer}-lr{self.learning_rate:g}"
-                f"-b{self.batch_size}-seed{self.seed}")
-
+__all__ = ["DEFAULT_LOG_DIR", "TrainConfig", "Trainer", "TrainResult", "Evaluation", "train", "evaluate",
+           "do_eval", "total_steps"]
 
 @dataclasses.dataclass
 class Evaluation:
@@ -237,14 +184,17 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
     settings.set_seed(config.seed, deterministic=config.deterministic)
     run_dir = os.path.join(config.log_dir, config.run_name or config.default_run_name())
     ckpt_dir = config.checkpoint_dir or os.path.join(run_dir, "checkpoints")
-    if not chief:
-        ckpt_dir = tempfile.mkdtemp(prefix="tfcourse-worker-ckpt-")
+    # Every worker takes part in saving (a collective under MultiWorkerMirroredStrategy),
+    # but only the chief's files are kept; all workers resume from the chief's directory.
+    save_dir = ckpt_dir if chief else tempfile.mkdtemp(prefix="tfcourse-worker-ckpt-")
     if not config.resume and chief and os.path.isdir(run_dir):
         # Like the tutorial (which cleared log_dir): a fresh run must not mix with an old one.
         shutil.rmtree(run_dir)
     trainer = Trainer(config, data_sets.train.num_examples, strategy)
-    manager = checkpoints.make_manager(trainer.checkpoint, ckpt_dir, config.keep_checkpoints)
-    restored = checkpoints.restore_latest(manager, trainer.checkpoint, trainer.model) if config.resume else None
+    manager = checkpoints.make_manager(trainer.checkpoint, save_dir, config.keep_checkpoints)
+    restored = None
+    if config.resume:
+        restored = checkpoints.restore_latest(ckpt_dir, trainer.checkpoint, trainer.model)
     start = int(trainer.step.numpy())
     total = trainer.total_steps
     writer = summaries.Summaries(run_dir, enabled=chief and config.write_summaries)
@@ -307,6 +257,6 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
     writer.close()
     return TrainResult(
         steps=steps, losses=losses, final_step=step, evaluations=evaluations, run_dir=run_dir,
-        checkpoint_dir=ckpt_dir, checkpoint_path=manager.latest_checkpoint,
+        checkpoint_dir=ckpt_dir, checkpoint_path=tf.train.latest_checkpoint(ckpt_dir),
         examples_per_sec=timed_examples / timed_seconds if timed_seconds else float("nan"),
         seconds=time.perf_counter() - started, resumed_from=start, model=trainer.model)

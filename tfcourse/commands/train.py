@@ -5,13 +5,14 @@ HELP = "train the MNIST two-hidden-layer network (the tutorial's fully_connected
 
 def _positive(kind):
     import argparse
+    import math
 
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not value > 0:
+        if not 0 < value < math.inf:
             raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
         return value
 
@@ -19,13 +20,12 @@ def _positive(kind):
 
 
 def configure(parser):
-    from tfcourse.optimizers import OPTIMIZERS, SCHEDULES
-    from tfcourse.train import DEFAULT_LOG_DIR, TrainConfig
+    from tfcourse.train_config import DEFAULT_LOG_DIR, OPTIMIZERS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     add = parser.add_argument
     add("--learning_rate", "--learning-rate", type=_positive(float), default=None,
-        help="initial learning rate (default: 0.001 for adam, 0.01 for sgd/momentum as in the tutorial)")
+        help="initial learning rate (default: 0.002 for adam, 0.01 for sgd/momentum as in the tutorial)")
     add("--max_steps", "--max-steps", type=_positive(int), default=None,
         help="number of steps to run (overrides --epochs)")
     add("--epochs", type=_positive(float), default=defaults.epochs,
@@ -36,7 +36,8 @@ def configure(parser):
         help="examples per step (global, split over replicas)")
     add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help="sgd is the tutorial's GradientDescent")
     add("--lr_schedule", "--lr-schedule", choices=SCHEDULES, default=defaults.lr_schedule,
-        help="learning-rate schedule over the run")
+        help=f"learning-rate schedule over the run (default {defaults.lr_schedule}; "
+             "the tutorial's is constant)")
     add("--seed", type=int, default=defaults.seed, help="seeds weights and data order")
     add("--input_data_dir", "--input-data-dir", default=None,
         help="MNIST directory (default: $TFCOURSE_DATA_DIR, then the shipped data/mnist)")
@@ -59,9 +60,9 @@ def run(args):
 
     from tfcourse.datasets import locate, read_data_sets
     from tfcourse.errors import CourseError
-    from tfcourse.optimizers import DEFAULT_LEARNING_RATES
-    from tfcourse.train import TrainConfig, train
+    from tfcourse.train_config import DEFAULT_LEARNING_RATES, TrainConfig
 
+    # Everything checkable is checked before TensorFlow loads: a wrong flag answers at once.
     if args.input_data_dir and not args.fake_data and not locate.has_mnist(args.input_data_dir):
         where = "does not exist" if not os.path.isdir(args.input_data_dir) else "lacks the four MNIST files"
         raise CourseError(f"--input_data_dir {args.input_data_dir} {where}; "
@@ -74,6 +75,11 @@ def run(args):
         resume=args.resume, checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints)
     config.validate()
     data_sets = read_data_sets(args.input_data_dir, fake_data=args.fake_data, seed=args.seed)
+    if config.batch_size > data_sets.train.num_examples:
+        raise CourseError(f"batch_size {config.batch_size} is larger than the training split "
+                          f"({data_sets.train.num_examples} examples)")
+    from tfcourse.train import train
+
     result = train(data_sets, config, progress=not args.no_progress)
     print(f"test precision@1 {result.test_precision:.4f} after {result.final_step} steps; "
           f"checkpoints: {result.checkpoint_dir}; logs: {result.run_dir} "
