@@ -63,3 +63,11 @@ def test_bad_batch_size(bad):
 def test_batch_larger_than_split():
     with pytest.raises(CourseError, match=r"batch_size 30 is larger than the split \(25 examples\)"):
         textbook_pipeline(_split(25), 30)
+
+
+def test_blocks_of_batches_keep_the_same_order():
+    single = [_ids(b) for b in make_dataset(_split(25), 5, epochs=2, seed=3)]
+    blocks = list(make_dataset(_split(25), 5, epochs=2, seed=3, batches_per_element=2))
+    assert blocks[0][0].shape == (2, 5, 784) and blocks[0][1].shape == (2, 5)
+    flat = [row[:, 0].numpy().astype(int).tolist() for images, _ in blocks for row in images]
+    assert flat == single[:len(flat)] and len(flat) == 10
