@@ -162,3 +162,43 @@ def read_results(path):
     except FileNotFoundError:
         raise CourseError(f"results file {path} not found; expected a file written by `tfcourse bench`") from None
     return results
+
+
+def summary_line(result):
+    """One line for the terminal: what ran and how fast."""
+    return (f"{result['model']} {result['precision']} xla={'on' if result['xla'] else 'off'} "
+            f"{result['device']} x{result['replicas']} ({result['workers']} worker(s)) "
+            f"batch {result['batch_size_per_replica']}/replica: {result['images_per_sec']:.1f} images/sec "
+            f"({result['images_per_sec_per_replica']:.1f} per replica), step "
+            f"{1e3 * result['step_time_mean_s']:.1f} +- {1e3 * result['step_time_std_s']:.1f} ms "
+            f"over {result['timed_steps']} steps after {result['warmup_steps']} warm-up")
+
+
+def run_local_workers(config, num_workers, progress=False, timeout_s=600):
+    """Runs `config` on `num_workers` local worker processes (MultiWorkerMirroredStrategy).
+
+    This is the hook the course launcher uses across machines: every worker runs
+    `tfcourse bench resnet50 --strategy multiworker` with its TF_CONFIG, and the chief
+    (worker 0) records the result. Here the workers are started on 127.0.0.1.
+    Returns the chief's result dict.
+    """
+    import os
+    import tempfile
+
+    from tfcourse.resnet import localcluster
+
+    argv = ["-m", "tfcourse", "bench", "resnet50", "--strategy", "multiworker",
+            "--batch-size", str(config.batch_size), "--precision", config.precision,
+            "--xla" if config.xla else "--no-xla", "--replicas", str(config.replicas),
+            "--device", config.device, "--steps", str(config.steps), "--warmup", str(config.warmup),
+            "--seed", str(config.seed)]
+    if config.model == "small":
+        argv.append("--small")
+    argv += [f for name in ("image_size", "num_classes") if getattr(config, name) is not None
+             for f in (f"--{name.replace('_', '-')}", str(getattr(config, name)))]
+    if not progress:
+        argv.append("--no-progress")
+    with tempfile.TemporaryDirectory() as directory:
+        output = os.path.join(directory, "result.jsonl")
+        localcluster.run_local_workers(argv + ["--output", output], num_workers, timeout_s=timeout_s)
+        return read_results(output)[-1]
