@@ -51,3 +51,12 @@ ENTRY %main (p: f32[2]) -> (f32[2], f32[2]) {
     assert xla.op_counts(text) == {"negate": 1}
     with pytest.raises(ValueError, match="ENTRY"):
         xla.parse_hlo("not hlo at all")
+
+
+def test_loop_collapse_is_the_dynamic_slice_padded_to_the_whole_dataset():
+    shapes = xla.loop_slice_shapes(num_examples=2000, batch_size=100)
+    # images[s:s+B] in a compiled loop slices the bounding [2000, 784] tensor every step;
+    # tf.slice with a stated size slices [100, 784].
+    assert "f32[2000,784]" in shapes["python_slice"]
+    assert "f32[100,784]" not in shapes["python_slice"]
+    assert shapes["tf_slice"] == ["f32[100,784]"]

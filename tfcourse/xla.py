@@ -169,3 +169,46 @@ def show_fusions(fn, *args, print_report=True):
         if unfused:
             print(f"  outside fusions: {dict(sorted(unfused.items()))}")
     return report
+
+
+def loop_slice_shapes(num_examples=2000, batch_size=100):
+    """Why a jit-compiled in-graph training loop can collapse on CPU, shown in the HLO.
+
+    Inside a `for i in tf.range(n)` loop, `images[start:start + B]` has a begin and an end
+    XLA cannot see as constants, so tf2xla lowers the StridedSlice to a slice of the
+    *bounding* size (the whole [num_examples, 784] tensor, padded) with a dynamic size: every
+    step then computes on num_examples rows instead of B (measured ~60x-120x slower per step).
+    `tf.slice(images, [start, 0], [B, 784])` (or a gather with B indices) states the size,
+    and the compiled loop is as fast as, or faster than, the plain one.
+
+    Returns:
+      {"python_slice": [...], "tf_slice": [...]}: the shapes of the slices XLA emits in the
+      loop body for each way of writing it (HLO shape strings like "f32[2000,784]").
+    """
+    import tensorflow as tf
+
+    images = tf.zeros([num_examples, IMAGE_PIXELS_FOR_LOOP])
+
+    def python_slice(data, steps):
+        total = tf.zeros([])
+        for i in tf.range(steps):
+            start = (i * batch_size) % (num_examples - batch_size)
+            total += tf.reduce_sum(data[start:start + batch_size])
+        return total
+
+    def tf_slice(data, steps):
+        total = tf.zeros([])
+        for i in tf.range(steps):
+            start = (i * batch_size) % (num_examples - batch_size)
+            total += tf.reduce_sum(tf.slice(data, [start, 0], [batch_size, IMAGE_PIXELS_FOR_LOOP]))
+        return total
+
+    shapes = {}
+    for fn in (python_slice, tf_slice):
+        text = compiler_ir(tf.function(fn, jit_compile=True), images, tf.constant(3), stage="hlo")
+        shapes[fn.__name__] = sorted({i.shape.split("{")[0] for comp in parse_hlo(text).values() for i in comp
+                                      if i.opcode in ("slice", "dynamic-slice") and i.shape.startswith("f32[")})
+    return shapes
+
+
+IMAGE_PIXELS_FOR_LOOP = 784  # MNIST rows; kept local so this module does not import the model
