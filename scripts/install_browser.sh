@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# Installs Debian's Chromium for the JupyterLab browser test, only when it is missing.
-# Playwright drives /usr/bin/chromium; it never downloads a browser of its own.
+# Installs the headless browser the JupyterLab browser test drives (Debian packages, no
+# browser downloads through Playwright). Does nothing when /usr/bin/chromium is present.
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then
-  exit 0
+    exit 0
 fi
+SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install_browser.sh: /usr/bin/chromium is missing; run as root or: sudo apt-get install chromium fonts-dejavu-core" >&2
-  exit 1
+    SUDO="sudo"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends chromium chromium-driver fonts-dejavu-core
