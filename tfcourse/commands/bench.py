@@ -116,9 +116,9 @@ def _allreduce(args):
 
 
 def _report(args):
-    from tfcourse.resnet import bench, scaling
+    from tfcourse.resnet import results as results_io, scaling
 
-    results = [r for r in bench.read_results(args.results) if r.get("benchmark") == "resnet_train_synthetic"]
+    results = [r for r in results_io.read_results(args.results) if r.get("benchmark") == "resnet_train_synthetic"]
     criteria = {k: v for k, v in (("model", args.model), ("precision", args.precision), ("xla", args.xla))
                 if v is not None}
     rows = scaling.scaling_table(scaling.select(results, **criteria))
