@@ -56,3 +56,17 @@ def test_scaling_chart_is_a_real_png(tmp_path):
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 300 and image.shape[1] > 800
     assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_options_table_ratios_and_published_reference():
+    gpu = {"gpus": ["NVIDIA H100 80GB HBM3"]}
+    results = [_result(1, 1000.0, precision="float32", hardware=gpu, step_time_mean_s=0.256,
+                       batch_size_per_replica=256),
+               _result(1, 3500.0, precision="mixed_float16", xla=True, hardware=gpu, step_time_mean_s=0.073,
+                       batch_size_per_replica=256)]
+    text = scaling.options_table(results)
+    assert "3.50x" in text and "1.00x" in text
+    assert "50% of the published H100 figure (7000" in text
+    assert scaling.published_reference("Tesla V100-SXM2-16GB") == ("V100", 1270.0)
+    assert scaling.published_reference("NVIDIA A100-SXM4-40GB") == ("A100", 2375.0)
+    assert scaling.published_reference("some CPU") is None
