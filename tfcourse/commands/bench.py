@@ -70,6 +70,8 @@ def configure(parser):
     report.add_argument("--precision", choices=PRECISIONS, default=None, help="only this precision")
     report.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None, help="only XLA on/off")
     report.add_argument("--chart", default=None, help="write the scaling chart to this PNG")
+    report.add_argument("--options", action="store_true",
+                        help="compare precision x XLA runs (one device) instead of device counts")
 
     talk = benchmarks.add_parser("talk", help="the talk's scaling table next to the scaling model")
     talk.add_argument("--chart", default=None, help="write the model-vs-talk chart to this PNG")
@@ -116,12 +118,16 @@ def _allreduce(args):
 
 
 def _report(args):
-    from tfcourse.resnet import bench, scaling
+    from tfcourse.resnet import results as results_io, scaling
 
-    results = [r for r in bench.read_results(args.results) if r.get("benchmark") == "resnet_train_synthetic"]
+    results = [r for r in results_io.read_results(args.results) if r.get("benchmark") == "resnet_train_synthetic"]
     criteria = {k: v for k, v in (("model", args.model), ("precision", args.precision), ("xla", args.xla))
                 if v is not None}
-    rows = scaling.scaling_table(scaling.select(results, **criteria))
+    results = scaling.select(results, **criteria)
+    if args.options:
+        print(scaling.options_table(results))
+        return 0
+    rows = scaling.scaling_table(results)
     print(scaling.format_table(rows, title=f"{args.results} {criteria or ''}".strip()))
     if args.chart:
         from tfcourse.resnet import report

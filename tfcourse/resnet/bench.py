@@ -9,7 +9,6 @@ with the options, hardware and versions, so runs from different machines can be 
 
 import dataclasses
 import datetime
-import json
 import sys
 import time
 
@@ -18,6 +17,7 @@ import tensorflow as tf
 
 from tfcourse.errors import CourseError
 from tfcourse.resnet import devices, model as resnet_model, train
+from tfcourse.resnet.results import append_result, read_results  # noqa: F401  (re-exported)
 
 MODELS = ("resnet50", "small")
 
@@ -126,7 +126,7 @@ def run_benchmark(config=None, progress=True, **options):
         "precision": config.precision,
         "xla": bool(config.xla),
         "device": device_kind,
-        "strategy": type(strategy).__name__,
+        "strategy": _strategy_name(strategy),
         "replicas": num_replicas,
         "workers": num_workers,
         "worker_index": task_index,
@@ -139,29 +139,6 @@ def run_benchmark(config=None, progress=True, **options):
         "versions": devices.versions(),
     }
     return result
-
-
-def append_result(path, result):
-    """Appends one result as a JSON line (the file is created if needed)."""
-    with open(path, "a") as f:
-        f.write(json.dumps(result, sort_keys=True) + "\n")
-
-
-def read_results(path):
-    """Reads a JSON-lines results file into a list of dicts; blank lines are skipped."""
-    results = []
-    try:
-        with open(path) as f:
-            for number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    results.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise CourseError(f"{path}:{number}: not a JSON line ({e.msg})") from None
-    except FileNotFoundError:
-        raise CourseError(f"results file {path} not found; expected a file written by `tfcourse bench`") from None
-    return results
 
 
 def summary_line(result):
@@ -202,3 +179,10 @@ def run_local_workers(config, num_workers, progress=False, timeout_s=600):
         output = os.path.join(directory, "result.jsonl")
         localcluster.run_local_workers(argv + ["--output", output], num_workers, timeout_s=timeout_s)
         return read_results(output)[-1]
+
+
+def _strategy_name(strategy):
+    # MultiWorkerMirroredStrategy's class is CollectiveAllReduceStrategy; record the public name.
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "MultiWorkerMirroredStrategy"
+    return type(strategy).__name__

@@ -99,3 +99,41 @@ def format_table(rows, title=None, device_name="devices"):
         lines.append(f"{row['devices']:>8} {'(' + row['layout'] + ')':>7} {row['images_per_sec']:>10.1f} "
                      f"{row['speedup']:>7.2f}x {100 * row['efficiency']:>10.1f}%")
     return "\n".join(lines)
+
+
+# Best published ResNet-50 training images/sec per GPU (mixed precision + XLA, real data):
+# NVIDIA's TensorFlow examples for V100 and A100-40G; for H100 MLPerf's MXNet + DALI figure,
+# a ceiling rather than a TensorFlow number.
+PUBLISHED_IMAGES_PER_SEC = {"V100": 1270.0, "A100": 2375.0, "H100": 7000.0}
+
+
+def published_reference(gpu_name):
+    """(class, images/sec) of the published figure for a GPU name like 'NVIDIA H100 80GB HBM3', or None."""
+    for gpu_class, images in PUBLISHED_IMAGES_PER_SEC.items():
+        if gpu_class in (gpu_name or "").upper():
+            return gpu_class, images
+    return None
+
+
+def options_table(results):
+    """One line per (precision, XLA) run, with its speed relative to float32 without XLA.
+
+    Returns text: the single-device matrix that benchmarks/gpu_resnet50.sh prints.
+    """
+    if not results:
+        raise CourseError("no results to tabulate")
+    baseline = [r for r in results if r["precision"] == "float32" and not r["xla"]]
+    base = max(r["images_per_sec"] for r in baseline) if baseline else None
+    header = f"{'precision':<15} {'xla':<4} {'batch':>6} {'images/s':>10} {'step ms':>9} {'vs fp32':>8}"
+    lines = [header, "-" * len(header)]
+    for r in sorted(results, key=lambda r: r["images_per_sec"]):
+        ratio = f"{r['images_per_sec'] / base:>7.2f}x" if base else f"{'n/a':>8}"
+        lines.append(f"{r['precision']:<15} {'on' if r['xla'] else 'off':<4} {r['batch_size_per_replica']:>6} "
+                     f"{r['images_per_sec']:>10.1f} {1e3 * r['step_time_mean_s']:>9.1f} {ratio}")
+    gpus = (results[0].get("hardware") or {}).get("gpus") or []
+    reference = published_reference(gpus[0]) if gpus else None
+    if reference:
+        best = max(r["images_per_sec"] for r in results)
+        lines.append(f"best {best:.0f} images/s = {100 * best / reference[1]:.0f}% of the published "
+                     f"{reference[0]} figure ({reference[1]:.0f} images/s)")
+    return "\n".join(lines)
