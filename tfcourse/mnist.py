@@ -40,6 +40,8 @@ def layer_shapes(hidden1_units, hidden2_units):
 def initial_weights(hidden1_units, hidden2_units, seed=0):
     """The tutorial's initial values as numpy arrays, a pure function of `seed`.
 
+    Call it eagerly (outside `tf.Graph().as_default()`): it returns concrete arrays.
+
     Weights come from a truncated normal with stddev 1/sqrt(fan_in) (so each unit's
     pre-activation starts with unit variance); biases start at zero.
 

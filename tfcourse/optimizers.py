@@ -10,6 +10,8 @@ from tfcourse.errors import CourseError
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "cosine", "exponential")
+# Used when no rate is given: the tutorial's 0.01 for gradient descent, Adam's usual 1e-3.
+DEFAULT_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
 
 
 def make_schedule(name, learning_rate, total_steps):
