@@ -12,15 +12,12 @@ from tfcourse import tensorboard_server
 
 @pytest.fixture(scope="module")
 def log_dir(tmp_path_factory):
-    """A log dir with one run whose loss falls over 300 steps, written by tf.summary."""
-    import tensorflow as tf
-
+    """A log dir holding one real `tfcourse train` run ("mlp") of 300 steps on fake data."""
     root = tmp_path_factory.mktemp("logs")
-    writer = tf.summary.create_file_writer(str(root / "mlp"))
-    with writer.as_default():
-        for step in range(0, 300, 10):
-            tf.summary.scalar("loss", 2.3 / (1.0 + step / 50.0), step=step)
-    writer.close()
+    result = subprocess.run([sys.executable, "-m", "tfcourse", "train", "--fake_data", "--max_steps", "300",
+                             "--log_dir", str(root), "--run_name", "mlp", "--no_progress"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
     return root
 
 
@@ -29,11 +26,12 @@ def test_scalars_api_serves_run_tags_and_loss_series(log_dir):
         assert server.url.startswith("http://127.0.0.1:")
         series = tensorboard_server.wait_for_run(server, "mlp", "loss")
         assert server.get_json("data/runs") == ["mlp"]
+        assert {"loss", "learning_rate"} <= set(server.get_json("data/plugin/scalars/tags")["mlp"])
         steps = [row[1] for row in series]
         losses = [row[2] for row in series]
-        assert steps == list(range(0, 300, 10))
-        assert losses[0] == pytest.approx(2.3)
-        assert all(b < a for a, b in zip(losses, losses[1:]))
+        assert len(steps) >= 20 and steps == sorted(set(steps)) and steps[-1] == 300
+        # The trainer writes a loss every 10 steps; it falls as the model learns the fake digits.
+        assert max(losses[-5:]) < 0.5 * losses[0], losses
     assert server.process.poll() is not None
 
 
@@ -61,4 +59,6 @@ def test_cli_missing_logdir_exits_2_with_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tfcourse", "tensorboard", "--logdir", str(tmp_path / "nope")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+    # Only the last line is ours: TensorFlow's C++ start-up notes may precede it.
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("tfcourse tensorboard: error: log directory")
