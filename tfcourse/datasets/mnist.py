@@ -175,8 +175,10 @@ def read_data_sets(train_dir=None, fake_data=False, one_hot=False, validation_si
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
         raise DataError(f"validation_size must be a non-negative integer, got {validation_size!r}")
     if fake_data:
-        train_images, train_labels = fake_images_and_labels(60000, seed=seed)
-        test_images, test_labels = fake_images_and_labels(10000, seed=seed + 1)
+        # One draw split in two, so train and test share the class prototypes.
+        images, labels = fake_images_and_labels(70000, seed=seed)
+        train_images, train_labels = images[:60000], labels[:60000]
+        test_images, test_labels = images[60000:], labels[60000:]
     else:
         arrays = load_mnist(train_dir, verify=verify)
         train_images, train_labels = arrays["train_images"], arrays["train_labels"]
