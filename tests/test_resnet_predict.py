@@ -68,3 +68,10 @@ def test_local_prediction_from_a_measured_allreduce():
     assert efficiency == pytest.approx(0.1 / (0.1 + 4e6 / 4e8 + 2e-3))
     assert predict.predict_local_efficiency(0.1, 4e7, measured) < efficiency
     assert scaling.parallel_efficiency(1.8, 2) == pytest.approx(0.9)
+
+
+def test_workers_sharing_cores_halve_the_efficiency():
+    measured = {"workers": 2, "bandwidth_bytes_per_s": 4e8, "latency_s": 0.0}
+    alone = predict.predict_local_efficiency(0.1, 4e6, measured)
+    shared = predict.predict_local_efficiency(0.1, 4e6, measured, compute_slowdown=2)
+    assert shared == pytest.approx(0.1 / (0.2 + 0.01)) and alone == pytest.approx(0.1 / 0.11)

@@ -159,15 +159,18 @@ def format_model_vs_talk(rows, fitted):
     return "\n".join(lines)
 
 
-def predict_local_efficiency(compute_time_s, gradient_bytes, allreduce, num_workers=None):
+def predict_local_efficiency(compute_time_s, gradient_bytes, allreduce, num_workers=None, compute_slowdown=1.0):
     """Predicted efficiency of N local worker processes from a measured all-reduce.
 
     Args:
       compute_time_s: one worker's measured step time on its own (no communication).
       gradient_bytes: the model's gradient size (model.gradient_bytes).
       allreduce: allreduce.measure_allreduce_bandwidth's result (latency_s, bandwidth).
+      compute_slowdown: how much slower each worker computes than one alone. 1 for devices of
+        their own (GPUs, machines); N when N workers share the cores one replica already used,
+        as logical devices or worker processes on one CPU do.
     """
     num_workers = num_workers or allreduce["workers"]
     communication = ring_allreduce_time(num_workers, gradient_bytes, allreduce["bandwidth_bytes_per_s"],
                                         allreduce["latency_s"] / (2 * (allreduce["workers"] - 1)))
-    return compute_time_s / (compute_time_s + communication)
+    return compute_time_s / (compute_slowdown * compute_time_s + communication)
