@@ -78,6 +78,24 @@ def op_type_counts(graph):
     return collections.Counter(r.type for r in list_ops(graph))
 
 
+def captured_variables(graph):
+    """{resource placeholder op name: variable name} for the variables a traced function reads.
+
+    Inside a tf.function a variable is an input of dtype `resource`; this maps those
+    inputs back to the variables' names (e.g. "hidden1/weights"). Empty for TF1 graphs.
+    """
+    names = {}
+    try:
+        variables = list(getattr(graph, "variables", ()))
+    except AssertionError:  # TF's way of saying the variables were garbage-collected
+        return names
+    for variable in variables:
+        for external, internal in getattr(graph, "captures", ()):
+            if external is variable.handle:
+                names[internal.op.name] = variable.name.split(":")[0]
+    return names
+
+
 def _layers(rows):
     """Column of each op: its longest path from the inputs, then pulled right next to its
     first consumer, so an input or variable read sits just before the op that uses it."""
@@ -94,11 +112,13 @@ def _layers(rows):
     return depth
 
 
-def draw_graph(graph, ax=None, max_ops=40, skip_types=("NoOp",)):
+def draw_graph(graph, ax=None, max_ops=40, skip_types=("NoOp",), show_resources=False):
     """Draws the dataflow graph: boxes are operations, arrows are tensors (labelled by shape).
 
     Ops are placed in columns by their distance from the inputs, so data flows left to
-    right as in the talk's diagrams. Control-only ops (NoOp) are hidden by default.
+    right as in the talk's diagrams. Control-only ops (NoOp) are hidden by default, and so
+    are the resource handles that feed each ReadVariableOp (`show_resources=True` shows
+    them): a variable then appears as the ReadVariableOp that reads it.
 
     Args:
       graph: a tf.Graph (see `trace_graph`).
@@ -110,7 +130,8 @@ def draw_graph(graph, ax=None, max_ops=40, skip_types=("NoOp",)):
     """
     from tfcourse.plots import new_figure
 
-    rows = [r for r in list_ops(graph) if r.type not in skip_types]
+    rows = [r for r in list_ops(graph)
+            if r.type not in skip_types and (show_resources or r.dtype != "resource")]
     if len(rows) > max_ops:
         raise CourseError(
             f"graph has {len(rows)} ops, more than max_ops={max_ops} can draw legibly; "
@@ -124,6 +145,7 @@ def draw_graph(graph, ax=None, max_ops=40, skip_types=("NoOp",)):
         for slot, name in enumerate(names):
             position[name] = (column, -(slot - (len(names) - 1) / 2.0))
     by_name = {r.name: r for r in rows}
+    variables = captured_variables(graph)
 
     num_columns = max(columns) + 1 if columns else 1
     num_rows = max((len(v) for v in columns.values()), default=1)
@@ -135,6 +157,8 @@ def draw_graph(graph, ax=None, max_ops=40, skip_types=("NoOp",)):
     for r in rows:
         x, y = position[r.name]
         label = r.type if r.type == r.name.split("/")[-1] else f"{r.type}\n{r.name}"
+        if r.type == "ReadVariableOp" and r.inputs and r.inputs[0] in variables:
+            label = f"read\n{variables[r.inputs[0]]}"
         ax.text(x, y, label, ha="center", va="center", fontsize=8, bbox=box, zorder=3)
         for source in r.inputs:
             if source not in position:
