@@ -27,18 +27,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RUN_TIMEOUT_S = int(os.environ.get("TFCOURSE_BROWSER_TIMEOUT", "240"))
-# The notebook under test until notebook 01 exists: the same lesson step (MNIST -> digit grid)
-# in two cells, so the browser path is exercised either way.
-STAND_IN_CELLS = [
-    "from tfcourse.datasets import read_data_sets\n"
-    "data = read_data_sets()\n"
-    "print(data.train.images.shape)",
-    "import matplotlib.pyplot as plt\n"
-    "fig, axes = plt.subplots(2, 8, figsize=(8, 2))\n"
-    "for ax, image, label in zip(axes.flat, data.train.images, data.train.labels):\n"
-    "    ax.imshow(image.reshape(28, 28), cmap='gray'); ax.set_title(int(label)); ax.axis('off')\n"
-    "plt.show()",
-]
 
 
 def _require_chromium():
@@ -69,15 +57,19 @@ def _copy_repository(destination):
 
 def _notebook_under_test(root):
     found = sorted((root / "notebooks").glob("01_*.ipynb"))
-    if found:
-        return found[0]
-    path = root / "notebooks" / "01_stand_in.ipynb"
-    path.parent.mkdir(exist_ok=True)
-    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": s}
-             for s in STAND_IN_CELLS]
-    path.write_text(json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}}))
-    return path
+    assert found, "notebooks/01_*.ipynb is missing"
+    return found[0]
+
+
+def _write_lab_settings(settings_dir):
+    """Renders every cell (JupyterLab 4 otherwise skips off-screen cells) and skips the news toast."""
+    settings = {"notebook-extension/tracker": {"windowingMode": "none"},
+                "apputils-extension/notification": {"fetchNews": "false"}}
+    for name, values in settings.items():
+        package, plugin = name.split("/")
+        path = settings_dir / "@jupyterlab" / package / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
 
 
 @pytest.fixture
@@ -93,11 +85,7 @@ def jupyter_lab(tmp_path):
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), IPYTHONDIR=str(home / "ipython"))
-    # JupyterLab 4 renders only the cells in view ("windowing"), so prompts of cells scrolled
-    # away read empty; render them all so the test sees every cell's state.
-    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
-    tracker.mkdir(parents=True)
-    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    _write_lab_settings(home / "settings")
     log = open(tmp_path / "jupyter.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
