@@ -20,7 +20,8 @@ MARKER = "<!-- main-command -->"
 
 def main_command(readme_text):
     """The shell command between the README's two MARKER lines, code fences removed."""
-    parts = readme_text.split(MARKER)
+    # The closing marker may be written <!-- main-command --> or <!-- /main-command -->.
+    parts = re.split(r"<!-- /?main-command -->", readme_text)
     if len(parts) < 3:
         raise ValueError(f"README.md must wrap its first command in two '{MARKER}' lines")
     lines = [line for line in parts[1].strip().splitlines() if line.strip() and not line.startswith("```")]
@@ -31,6 +32,8 @@ def main_command(readme_text):
 def test_main_command_is_read_between_markers():
     readme = f"intro\n{MARKER}\n```bash\npython3 -m venv .venv && \\\n  .venv/bin/tfcourse train\n```\n{MARKER}\nrest"
     assert main_command(readme) == "python3 -m venv .venv && .venv/bin/tfcourse train"
+    closed = readme.replace(f"```\n{MARKER}", "```\n<!-- /main-command -->")
+    assert main_command(closed) == "python3 -m venv .venv && .venv/bin/tfcourse train"
     with pytest.raises(ValueError, match="main-command"):
         main_command("no markers here")
 
