@@ -147,3 +147,8 @@ def test_raw_uncompressed_files_work(tmp_path):
     write_idx(tmp_path / locate.TRAIN_IMAGES, arrays["train_images"])
     again = load_mnist(tmp_path)  # raw files verify against the same uncompressed hashes
     np.testing.assert_array_equal(again["test_images"], arrays["test_images"])
+
+
+def test_validation_size_zero_gives_an_empty_validation_split():
+    sets = read_data_sets(fake_data=True, validation_size=0)
+    assert sets.validation.images.shape == (0, 784) and sets.train.num_examples == 60000

@@ -43,7 +43,8 @@ class DataSet:
         if images.shape[0] != labels.shape[0]:
             raise DataError(f"{images.shape[0]} images but {labels.shape[0]} labels: counts must match")
         if reshape and images.ndim == 3:
-            images = images.reshape(images.shape[0], -1)
+            # Explicit width: -1 cannot be inferred for an empty split (validation_size=0).
+            images = images.reshape(images.shape[0], int(np.prod(images.shape[1:])))
         if dtype == np.float32 and images.dtype == np.uint8:
             # Multiply by a float32 reciprocal: one pass, float32 result, no float64 temporary.
             images = np.multiply(images, np.float32(1.0 / 255.0), dtype=np.float32)
