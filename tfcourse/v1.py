@@ -50,7 +50,11 @@ def inference(images, hidden1_units, hidden2_units, weights=None):
             if weights is not None:
                 initial_w, initial_b = weights[f"{name}/weights"], weights[f"{name}/biases"]
             else:
-                initial_w = v1.truncated_normal([fan_in, fan_out], stddev=1.0 / math.sqrt(float(fan_in)))
+                # With op determinism on (settings.set_seed) a random op in a graph with no
+                # seed is an error; give each layer its own op seed only in that case.
+                op_seed = None if v1.get_default_graph().seed is not None else fan_in * 1000 + fan_out
+                initial_w = v1.truncated_normal([fan_in, fan_out], stddev=1.0 / math.sqrt(float(fan_in)),
+                                                seed=op_seed)
                 initial_b = tf.zeros([fan_out])
             layer_weights = v1.Variable(initial_w, name="weights")
             biases = v1.Variable(initial_b, name="biases")

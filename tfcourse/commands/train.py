@@ -53,6 +53,9 @@ def configure(parser):
         help="training steps per compiled call (fewer Python round trips)")
     add("--xla", action="store_true", help="jit-compile the training step with XLA")
     add("--no_progress", "--no-progress", action="store_true", help="no progress bar")
+    add("--replicas", type=_positive(int), default=None,
+        help="synchronous replicas in this process: N GPUs, else N logical CPUs (MirroredStrategy); "
+             "under TF_CONFIG (tfcourse launch) every worker is a replica instead")
 
 
 def run(args):
@@ -74,13 +77,17 @@ def run(args):
         steps_per_call=args.steps_per_call, xla=args.xla, log_dir=args.log_dir, run_name=args.run_name,
         resume=args.resume, checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints)
     config.validate()
+    from tfcourse.distribute import cluster
+
+    # Before any TensorFlow op: logical CPUs and the multi-worker runtime are set up first.
+    strategy, chief = cluster.make_strategy(args.replicas)
     data_sets = read_data_sets(args.input_data_dir, fake_data=args.fake_data, seed=args.seed)
     if config.batch_size > data_sets.train.num_examples:
         raise CourseError(f"batch_size {config.batch_size} is larger than the training split "
                           f"({data_sets.train.num_examples} examples)")
     from tfcourse.train import train
 
-    result = train(data_sets, config, progress=not args.no_progress)
+    result = train(data_sets, config, strategy=strategy, chief=chief, progress=not args.no_progress and chief)
     print(f"test precision@1 {result.test_precision:.4f} after {result.final_step} steps; "
           f"checkpoints: {result.checkpoint_dir}; logs: {result.run_dir} "
           f"(tensorboard --logdir {config.log_dir})", flush=True)

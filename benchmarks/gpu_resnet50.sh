@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# ResNet-50 on one GPU: float32 / mixed_float16 x XLA off / on, synthetic data, fixed batch.
+#
+# Usage: benchmarks/gpu_resnet50.sh [results.jsonl]      (BATCH, STEPS, WARMUP, PYTHON, DEVICE, EXTRA override)
+# Prints the tf_cnn_benchmarks-style matrix with each run's ratio to float32 without XLA (the
+# lab's goal: mixed precision + XLA >= 2.5x) and the best run's share of the published figure
+# for the GPU class (V100 1270, A100-40G 2375 img/s TensorFlow; H100 ~7000 MLPerf ceiling).
+# Budget: four runs, each capped at RUN_TIMEOUT s (default 105): under 8 minutes in all.
+set -u
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python}
+BATCH=${BATCH:-256}
+STEPS=${STEPS:-100}
+WARMUP=${WARMUP:-15}
+RUN_TIMEOUT=${RUN_TIMEOUT:-105}
+DEVICE=${DEVICE:-gpu}       # DEVICE=cpu EXTRA=--small: a quick dry run of this script without a GPU
+EXTRA=${EXTRA:-}
+OUT=${1:-${OUT:-gpu_resnet50.jsonl}}
+export TF_CPP_MIN_LOG_LEVEL=2
+
+"$PYTHON" -m tfcourse info | head -9
+: > "$OUT.run"
+for precision in float32 mixed_float16; do
+  for xla in --no-xla --xla; do
+    echo "== $precision $xla batch $BATCH" >&2
+    timeout --kill-after=5 "$RUN_TIMEOUT" "$PYTHON" -m tfcourse bench resnet50 --device "$DEVICE" $EXTRA \
+      --batch-size "$BATCH" --precision "$precision" $xla --steps "$STEPS" --warmup "$WARMUP" \
+      --no-progress --output "$OUT.run" || echo "   ($precision $xla failed or ran past ${RUN_TIMEOUT}s)" >&2
+  done
+done
+cat "$OUT.run" >> "$OUT"
+echo
+"$PYTHON" -m tfcourse bench report "$OUT.run" --options
+rm -f "$OUT.run"

@@ -1,0 +1,69 @@
+"""The small ResNet on this CPU: 1 replica vs 2 (logical devices, one process) vs 2 local workers.
+
+Every run is a fresh `tfcourse bench resnet50 --small` process (TensorFlow fixes its device
+list at start-up), run `--repeats` times interleaved so background load hits all alike; the
+table keeps each configuration's best run. Then the ring all-reduce between 2 local worker
+processes is measured, and the scaling model predicts the 2-worker efficiency from it.
+
+    PYTHONPATH=$PWD python benchmarks/resnet_cpu_scaling.py [--steps 20] [--repeats 1] [--out-dir DIR]
+
+Prints the scaling table, the measured efficiencies and the prediction; writes results.jsonl
+and scaling.png into --out-dir (default: a new temporary directory).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+from tfcourse.resnet import allreduce, model as resnet_model, predict, report, scaling
+from tfcourse.resnet.results import read_results
+
+CONFIGURATIONS = {"1 replica": ["--replicas", "1"], "2 replicas (1 process)": ["--replicas", "2"],
+                  "2 workers (2 processes)": ["--workers", "2"]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--out-dir", default=None)
+    args = parser.parse_args()
+    out_dir = args.out_dir or tempfile.mkdtemp(prefix="resnet_cpu_scaling_")
+    os.makedirs(out_dir, exist_ok=True)
+    results_path = os.path.join(out_dir, "results.jsonl")
+    for repeat in range(args.repeats):
+        for name, extra in CONFIGURATIONS.items():
+            command = [sys.executable, "-m", "tfcourse", "bench", "resnet50", "--small", "--no-progress",
+                       "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+                       "--warmup", str(args.warmup), "--output", results_path, *extra]
+            run = subprocess.run(command, capture_output=True, text=True)
+            if run.returncode != 0:
+                sys.exit(f"{name} failed: {run.stderr[-1500:]}")
+            print(f"[{repeat + 1}/{args.repeats}] {name}: {run.stdout.strip()}", flush=True)
+    rows = scaling.scaling_table(read_results(results_path))
+    print()
+    print(scaling.format_table(rows, title=f"small ResNet, CPU ({os.cpu_count()} cores), "
+                                           f"batch {args.batch_size}/replica, best of {args.repeats}"))
+    chart = report.plot_scaling(rows, os.path.join(out_dir, "scaling.png"), title="small ResNet on this CPU")
+
+    measured = allreduce.measure_allreduce_bandwidth(2, sizes_mb=(0.25, 1, 4, 16), iterations=5)
+    print(f"\nring all-reduce, 2 local workers: {measured['bandwidth_gbit_per_s']:.2f} Gbit/s, "
+          f"latency {1e6 * measured['latency_s']:.0f} us")
+    single = max((r for r in read_results(results_path) if r["replicas"] == 1), key=lambda r: r["images_per_sec"])
+    gradient = resnet_model.trainable_parameter_count(resnet_model.small_resnet()) * 4
+    predicted = predict.predict_local_efficiency(single["step_time_mean_s"], gradient, measured)
+    two_workers = next(r for r in rows if r["layout"] == "2x1")
+    print(f"gradient {gradient / 1e6:.2f} MB, 1-replica step {1e3 * single['step_time_mean_s']:.1f} ms")
+    shared = predict.predict_local_efficiency(single["step_time_mean_s"], gradient, measured, compute_slowdown=2)
+    print(f"2 workers, model: {100 * predicted:.1f}% if each had cores of its own (communication only); "
+          f"{100 * shared:.1f}% sharing the cores one replica already used (this machine)")
+    print(f"2 workers, measured: {100 * two_workers['efficiency']:.1f}%")
+    print(f"results: {results_path}\nchart: {chart}")
+
+
+if __name__ == "__main__":
+    main()

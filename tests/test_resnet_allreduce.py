@@ -1,0 +1,27 @@
+"""The all-reduce bandwidth benchmark with two real worker processes."""
+
+import json
+
+import pytest
+
+from tfcourse.resnet import allreduce, localcluster
+
+
+def test_tf_config_and_free_ports():
+    ports = localcluster.free_ports(3)
+    assert len(set(ports)) == 3
+    config = json.loads(localcluster.tf_config(ports, 1))
+    assert config["cluster"]["worker"][2] == f"127.0.0.1:{ports[2]}"
+    assert config["task"] == {"type": "worker", "index": 1}
+
+
+@pytest.mark.slow
+def test_two_worker_processes_measure_a_positive_bandwidth():
+    result = allreduce.measure_allreduce_bandwidth(num_workers=2, sizes_mb=(0.25, 1, 4), iterations=3,
+                                                   timeout_s=150)
+    assert result["workers"] == 2 and result["implementation"] == "RING"
+    assert [r["bytes"] for r in result["rows"]] == [2**18, 2**20, 2**22]
+    assert all(r["seconds_min"] > 0 and r["busbw_bytes_per_s"] > 0 for r in result["rows"])
+    assert result["rows"][-1]["seconds_min"] > result["rows"][0]["seconds_min"]
+    assert result["bandwidth_bytes_per_s"] > 1e6  # loopback gRPC: far above 1 MB/s
+    assert result["latency_s"] >= 0

@@ -1,0 +1,111 @@
+"""The images/sec harness: JSON lines, warm-up exclusion, statistics, the CLI and its errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tfcourse.errors import CourseError
+from tfcourse.resnet import bench
+
+FIELDS = ("images_per_sec", "images_per_sec_per_replica", "step_time_mean_s", "step_time_std_s",
+          "timed_steps", "warmup_steps", "replicas", "workers", "global_batch_size", "batch_size_per_replica",
+          "precision", "xla", "model", "hardware", "versions", "time", "strategy", "device")
+
+
+def _cli(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "tfcourse", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def _check_result(result, replicas, workers, batch, steps, warmup):
+    for field in FIELDS:
+        assert field in result, field
+    assert result["images_per_sec"] > 0
+    assert result["replicas"] == replicas and result["workers"] == workers
+    assert result["global_batch_size"] == batch * replicas
+    assert result["timed_steps"] == steps and result["warmup_steps"] == warmup
+    # Throughput is computed from the timed steps alone: global batch x steps / their seconds.
+    expected = batch * replicas / result["step_time_mean_s"]
+    assert result["images_per_sec"] == pytest.approx(expected, rel=1e-6)
+    assert result["images_per_sec_per_replica"] == pytest.approx(result["images_per_sec"] / replicas)
+    assert result["versions"]["tensorflow"].startswith("2.")
+    assert result["hardware"]["cpu_count"] >= 1
+
+
+def test_summarize_on_known_step_times():
+    stats = bench.summarize([0.1, 0.1, 0.2], global_batch_size=64, num_replicas=2)
+    assert stats["images_per_sec"] == pytest.approx(64 * 3 / 0.4)
+    assert stats["images_per_sec_per_replica"] == pytest.approx(64 * 3 / 0.4 / 2)
+    assert stats["step_time_mean_s"] == pytest.approx(0.4 / 3)
+    assert stats["step_time_std_s"] == pytest.approx(0.04714045, rel=1e-6)
+    assert stats["timed_steps"] == 3
+
+
+def test_time_steps_times_each_step():
+    calls = []
+    seconds = bench.time_steps(lambda: calls.append(1) or 1.0, 4)
+    assert len(seconds) == 4 and len(calls) == 4 and all(s >= 0 for s in seconds)
+
+
+def test_in_process_benchmark_with_xla_and_bfloat16(tmp_path):
+    result = bench.run_benchmark(model="small", batch_size=8, image_size=16, steps=3, warmup=2,
+                                 precision="mixed_bfloat16", xla=True, progress=False)
+    _check_result(result, replicas=1, workers=1, batch=8, steps=3, warmup=2)
+    assert result["precision"] == "mixed_bfloat16" and result["xla"] is True
+    assert result["strategy"] == "OneDeviceStrategy"
+    path = tmp_path / "results.jsonl"
+    bench.append_result(path, result)
+    bench.append_result(path, result)
+    assert len(bench.read_results(path)) == 2
+
+
+def test_cli_two_cpu_replicas_appends_a_json_line(tmp_path):
+    output = tmp_path / "results.jsonl"
+    run = _cli("bench", "resnet50", "--small", "--image-size", "16", "--batch-size", "8", "--replicas", "2",
+               "--steps", "3", "--warmup", "2", "--precision", "mixed_float16", "--output", str(output))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "images/sec" in run.stdout
+    (line,) = output.read_text().splitlines()
+    result = json.loads(line)
+    _check_result(result, replicas=2, workers=1, batch=8, steps=3, warmup=2)
+    assert result["strategy"] == "MirroredStrategy" and result["precision"] == "mixed_float16"
+    assert result["net"]["image_size"] == 16
+
+
+@pytest.mark.slow
+def test_cli_two_local_workers_multiworker(tmp_path):
+    output = tmp_path / "results.jsonl"
+    run = _cli("bench", "resnet50", "--small", "--image-size", "16", "--batch-size", "8", "--workers", "2",
+               "--steps", "3", "--warmup", "2", "--no-progress", "--output", str(output))
+    assert run.returncode == 0, run.stderr[-2000:]
+    (line,) = output.read_text().splitlines()  # the chief alone records the result
+    result = json.loads(line)
+    _check_result(result, replicas=2, workers=2, batch=8, steps=3, warmup=2)
+    assert result["strategy"] == "MultiWorkerMirroredStrategy"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("bench", "resnet50", "--batch-size", "0"), "--batch-size"),
+    (("bench", "resnet50", "--precision", "float8"), "--precision"),
+    (("bench", "resnet50", "--steps", "many"), "--steps"),
+    (("bench",), "BENCHMARK"),
+    (("bench", "report", "/nonexistent/results.jsonl"), "not found"),
+])
+def test_cli_misuse_exits_2_with_one_line(args, expected):
+    run = _cli(*args)
+    assert run.returncode == 2
+    assert expected in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_config_and_results_file(tmp_path):
+    with pytest.raises(CourseError, match="warmup"):
+        bench.BenchConfig(model="small", warmup=-1)
+    with pytest.raises(CourseError, match="model"):
+        bench.BenchConfig(model="vgg16")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"images_per_sec": 1}\nnot json\n')
+    with pytest.raises(CourseError, match="bad.jsonl:2"):
+        bench.read_results(bad)

@@ -1,0 +1,121 @@
+"""Measured all-reduce bandwidth: a collective benchmark across local worker processes.
+
+Each worker runs MultiWorkerMirroredStrategy with RING collectives (gRPC between processes,
+exactly the path a multi-machine job takes, over loopback here) and all-reduces float32
+tensors of several sizes. For a ring of N workers each all-reduce of B bytes sends
+2(N-1)/N x B bytes per worker, so time(B) = latency + 2(N-1)/N x B / bandwidth; a straight
+line fitted through the measured times gives both terms, which the scaling model uses.
+
+Run directly (one worker): python -m tfcourse.resnet.allreduce --sizes-mb 1 4 --iterations 5
+with TF_CONFIG set; `measure_allreduce_bandwidth` starts the workers itself.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+from tfcourse.errors import CourseError
+from tfcourse.resnet import localcluster
+
+RESULT_PREFIX = "ALLREDUCE_RESULT "
+DEFAULT_SIZES_MB = (0.25, 1.0, 4.0, 16.0)
+
+
+def ring_factor(num_workers):
+    """Bytes each worker sends per byte all-reduced in a ring: 2(N-1)/N."""
+    return 2.0 * (num_workers - 1) / num_workers
+
+
+def fit_latency_bandwidth(num_bytes, seconds, num_workers):
+    """Least-squares fit of seconds = latency + ring_factor x bytes / bandwidth.
+
+    Returns (latency_s, bandwidth_bytes_per_s). Bandwidth is per worker link ("bus
+    bandwidth" in nccl-tests' terms), directly comparable with a NIC's rate.
+    """
+    slope, intercept = np.polyfit(np.asarray(num_bytes, float), np.asarray(seconds, float), 1)
+    if slope <= 0:
+        raise CourseError("all-reduce time did not grow with size; measure larger tensors or more iterations")
+    return max(float(intercept), 0.0), ring_factor(num_workers) / float(slope)
+
+
+def _worker(sizes_mb, iterations, warmup):
+    """Body of one worker process: prints the chief's timings as one JSON line."""
+    import tensorflow as tf
+
+    from tfcourse.resnet import devices
+
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    task_index, num_workers = devices.worker_info()
+    rows = []
+    for size_mb in sizes_mb:
+        count = max(int(size_mb * 2**20) // 4, 1)
+        with strategy.scope():
+            values = tf.Variable(tf.ones([count]), trainable=False)
+
+        @tf.function
+        def all_reduce():
+            def replica_fn():
+                reduced = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tf.identity(values))
+                return reduced[0]  # one scalar back to the host, so the timing is the collective
+
+            return strategy.experimental_local_results(strategy.run(replica_fn))[0]
+
+        for _ in range(warmup):
+            checked = float(all_reduce())
+        if checked != num_workers:
+            raise RuntimeError(f"all-reduce returned {checked}, expected {num_workers}")
+        seconds = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            float(all_reduce())
+            seconds.append(time.perf_counter() - start)
+        rows.append({"bytes": count * 4, "seconds_mean": float(np.mean(seconds)),
+                     "seconds_min": float(np.min(seconds)), "seconds_std": float(np.std(seconds))})
+    if task_index == 0:
+        print(RESULT_PREFIX + json.dumps({"workers": num_workers, "rows": rows}), flush=True)
+
+
+def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterations=10, warmup=2,
+                                timeout_s=180):
+    """Starts `num_workers` local worker processes and measures the RING all-reduce.
+
+    Returns:
+      dict: "workers", "implementation", "rows" (bytes, seconds_mean/min/std, algbw and busbw
+      in bytes/s per size), and the fit "latency_s", "bandwidth_bytes_per_s",
+      "bandwidth_gbit_per_s" (from the per-size minimum times, the least disturbed by the
+      other programs on the machine).
+    """
+    if len(sizes_mb) < 2:
+        raise CourseError("sizes_mb needs at least two sizes to separate latency from bandwidth")
+    argv = ["-m", "tfcourse.resnet.allreduce", "--sizes-mb", *map(str, sizes_mb),
+            "--iterations", str(iterations), "--warmup", str(warmup)]
+    outputs = localcluster.run_local_workers(argv, num_workers, timeout_s=timeout_s)
+    lines = [line for line in outputs[0].splitlines() if line.startswith(RESULT_PREFIX)]
+    if not lines:
+        raise CourseError("the chief worker printed no all-reduce result")
+    result = json.loads(lines[-1][len(RESULT_PREFIX):])
+    for row in result["rows"]:
+        row["algbw_bytes_per_s"] = row["bytes"] / row["seconds_min"]
+        row["busbw_bytes_per_s"] = ring_factor(num_workers) * row["algbw_bytes_per_s"]
+    latency, bandwidth = fit_latency_bandwidth([r["bytes"] for r in result["rows"]],
+                                               [r["seconds_min"] for r in result["rows"]], num_workers)
+    result.update(implementation="RING", latency_s=latency, bandwidth_bytes_per_s=bandwidth,
+                  bandwidth_gbit_per_s=bandwidth * 8 / 1e9)
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="one all-reduce benchmark worker (needs TF_CONFIG)")
+    parser.add_argument("--sizes-mb", type=float, nargs="+", default=list(DEFAULT_SIZES_MB))
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args(argv)
+    _worker(args.sizes_mb, args.iterations, args.warmup)
+
+
+if __name__ == "__main__":
+    main()

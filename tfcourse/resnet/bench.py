@@ -1,0 +1,188 @@
+"""The images/sec benchmark, in the manner of tf_cnn_benchmarks.
+
+Protocol: build the model and step; run `warmup` steps untimed (they pay for tracing, XLA
+compilation, memory allocation and cuDNN autotuning); then time `steps` steps one by one,
+each ended by reading its loss back to the host, which waits for the device to finish.
+Throughput = global batch x timed steps / timed seconds. Every result is one JSON line
+with the options, hardware and versions, so runs from different machines can be compared.
+"""
+
+import dataclasses
+import datetime
+import sys
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from tfcourse.errors import CourseError
+from tfcourse.resnet import devices, model as resnet_model, train
+from tfcourse.resnet.results import append_result, read_results  # noqa: F401  (re-exported)
+
+MODELS = ("resnet50", "small")
+
+
+@dataclasses.dataclass
+class BenchConfig:
+    """One benchmark run. batch_size is PER REPLICA, as in tf_cnn_benchmarks and the talk."""
+
+    model: str = "resnet50"
+    batch_size: int = 64
+    precision: str = "float32"
+    xla: bool = False
+    replicas: int = 1
+    steps: int = 50
+    warmup: int = 5
+    device: str = "auto"
+    strategy: str = "auto"
+    image_size: int = None
+    num_classes: int = None
+    learning_rate: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise CourseError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        for name, lowest in (("batch_size", 1), ("replicas", 1), ("steps", 1), ("warmup", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+                raise CourseError(f"{name} must be an integer >= {lowest}, got {value!r}")
+        train.check_precision(self.precision)
+
+    def net_config(self):
+        base = resnet_model.RESNET50 if self.model == "resnet50" else resnet_model.SMALL
+        changes = {k: v for k, v in (("image_size", self.image_size), ("num_classes", self.num_classes))
+                   if v is not None}
+        return dataclasses.replace(base, **changes)
+
+
+def time_steps(step, num_steps, progress=None):
+    """Runs step() num_steps times; returns the seconds of each, each ended by a host read."""
+    seconds = []
+    for _ in range(num_steps):
+        start = time.perf_counter()
+        float(step())  # reading the loss waits for the device: the step is really done
+        seconds.append(time.perf_counter() - start)
+        if progress is not None:
+            progress.update(1)
+    return seconds
+
+
+def summarize(step_seconds, global_batch_size, num_replicas):
+    """Throughput and step-time statistics from per-step seconds (warm-up already excluded)."""
+    seconds = np.asarray(step_seconds, dtype=np.float64)
+    images_per_sec = global_batch_size * len(seconds) / seconds.sum()
+    return {
+        "images_per_sec": float(images_per_sec),
+        "images_per_sec_per_replica": float(images_per_sec / num_replicas),
+        "step_time_mean_s": float(seconds.mean()),
+        "step_time_std_s": float(seconds.std()),
+        "step_time_median_s": float(np.median(seconds)),
+        "step_time_min_s": float(seconds.min()),
+        "step_time_max_s": float(seconds.max()),
+        "timed_steps": int(len(seconds)),
+    }
+
+
+def run_benchmark(config=None, progress=True, **options):
+    """Runs one benchmark and returns its result (a JSON-ready dict).
+
+    Args:
+      config: a BenchConfig, or None to build one from **options (same field names).
+      progress: show a tqdm bar on stderr.
+    Returns:
+      dict with the options, "images_per_sec", "images_per_sec_per_replica",
+      "step_time_mean_s"/"_std_s", "warmup_steps", "timed_steps", "hardware", "versions".
+    """
+    config = config or BenchConfig(**options)
+    net = config.net_config()
+    strategy, device_kind = devices.make_strategy(config.replicas, config.device, config.strategy)
+    num_replicas = strategy.num_replicas_in_sync
+    global_batch = config.batch_size * num_replicas
+    with strategy.scope(), train.dtype_policy(config.precision):
+        model = resnet_model.resnet(net)
+        optimizer = train.make_optimizer(config.precision, config.learning_rate)
+    step = train.make_train_step(model, optimizer, strategy, global_batch, xla=config.xla,
+                                 synthetic=(config.batch_size, net.image_size, net.num_classes, config.seed))
+    task_index, num_workers = devices.worker_info() if config.strategy == "multiworker" else (0, 1)
+
+    from tqdm.auto import tqdm
+
+    label = f"{config.model} {config.precision}{' xla' if config.xla else ''} x{num_replicas}"
+    with tqdm(total=config.warmup + config.steps, desc=label, unit="step", file=sys.stderr,
+              disable=not progress or task_index != 0) as bar:
+        warmup_start = time.perf_counter()
+        time_steps(step, config.warmup, bar)
+        warmup_seconds = time.perf_counter() - warmup_start
+        timed = time_steps(step, config.steps, bar)
+        stats = summarize(timed, global_batch, num_replicas)
+        bar.set_postfix(images_per_sec=f"{stats['images_per_sec']:.1f}")
+    result = {
+        "benchmark": "resnet_train_synthetic",
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model": config.model,
+        "net": dataclasses.asdict(net),
+        "parameters": resnet_model.trainable_parameter_count(model),
+        "precision": config.precision,
+        "xla": bool(config.xla),
+        "device": device_kind,
+        "strategy": _strategy_name(strategy),
+        "replicas": num_replicas,
+        "workers": num_workers,
+        "worker_index": task_index,
+        "batch_size_per_replica": config.batch_size,
+        "global_batch_size": global_batch,
+        "warmup_steps": config.warmup,
+        "warmup_time_s": warmup_seconds,
+        **stats,
+        "hardware": devices.hardware(),
+        "versions": devices.versions(),
+    }
+    return result
+
+
+def summary_line(result):
+    """One line for the terminal: what ran and how fast."""
+    return (f"{result['model']} {result['precision']} xla={'on' if result['xla'] else 'off'} "
+            f"{result['device']} x{result['replicas']} ({result['workers']} worker(s)) "
+            f"batch {result['batch_size_per_replica']}/replica: {result['images_per_sec']:.1f} images/sec "
+            f"({result['images_per_sec_per_replica']:.1f} per replica), step "
+            f"{1e3 * result['step_time_mean_s']:.1f} +- {1e3 * result['step_time_std_s']:.1f} ms "
+            f"over {result['timed_steps']} steps after {result['warmup_steps']} warm-up")
+
+
+def run_local_workers(config, num_workers, progress=False, timeout_s=600):
+    """Runs `config` on `num_workers` local worker processes (MultiWorkerMirroredStrategy).
+
+    This is the hook the course launcher uses across machines: every worker runs
+    `tfcourse bench resnet50 --strategy multiworker` with its TF_CONFIG, and the chief
+    (worker 0) records the result. Here the workers are started on 127.0.0.1.
+    Returns the chief's result dict.
+    """
+    import os
+    import tempfile
+
+    from tfcourse.resnet import localcluster
+
+    argv = ["-m", "tfcourse", "bench", "resnet50", "--strategy", "multiworker",
+            "--batch-size", str(config.batch_size), "--precision", config.precision,
+            "--xla" if config.xla else "--no-xla", "--replicas", str(config.replicas),
+            "--device", config.device, "--steps", str(config.steps), "--warmup", str(config.warmup),
+            "--seed", str(config.seed)]
+    if config.model == "small":
+        argv.append("--small")
+    argv += [f for name in ("image_size", "num_classes") if getattr(config, name) is not None
+             for f in (f"--{name.replace('_', '-')}", str(getattr(config, name)))]
+    if not progress:
+        argv.append("--no-progress")
+    with tempfile.TemporaryDirectory() as directory:
+        output = os.path.join(directory, "result.jsonl")
+        localcluster.run_local_workers(argv + ["--output", output], num_workers, timeout_s=timeout_s)
+        return read_results(output)[-1]
+
+
+def _strategy_name(strategy):
+    # MultiWorkerMirroredStrategy's class is CollectiveAllReduceStrategy; record the public name.
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "MultiWorkerMirroredStrategy"
+    return type(strategy).__name__
