@@ -56,6 +56,10 @@ def test_readme_first_command_trains_to_97_percent(tmp_path):
            if k not in ("PYTHONPATH", "VIRTUAL_ENV", "TFCOURSE_SMOKE", "TFCOURSE_DATA_DIR", "PYTHONHOME")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if not p.startswith(os.environ.get("VIRTUAL_ENV") or "\0"))
+    # A newcomer has no earlier runs: a private TMPDIR keeps the default log/checkpoint
+    # folder (under the temp dir) from resuming or locking on another run's files.
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    (tmp_path / "tmp").mkdir()
     result = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True,
                             text=True, timeout=1200)
     assert result.returncode == 0, f"`{command}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
