@@ -53,7 +53,7 @@ def test_readme_first_command_trains_to_97_percent(tmp_path):
     copy_tracked_files(clone)
     # A newcomer's shell: none of the developer's venv, PYTHONPATH or smoke switch.
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "TFCOURSE_SMOKE", "TFCOURSE_DATA_DIR", "PYTHONHOME")}
+           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "TFCOURSE_SMOKE", "TFCOURSE_DATA_DIR", "PYTHONHOME", "MPLBACKEND")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
                                   if not p.startswith(os.environ.get("VIRTUAL_ENV") or "\0"))
     # A newcomer has no earlier runs: a private TMPDIR keeps the default log/checkpoint
