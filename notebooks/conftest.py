@@ -23,8 +23,6 @@ def pytest_configure(config):
     os.environ.setdefault("TFCOURSE_SMOKE", "1")
     paths = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    # matplotlib inline in the kernel, never a GUI backend on a headless CI machine.
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     arguments = " ".join(config.invocation_params.args)
     if "--nbval-cell-timeout" not in arguments:
         option.nbval_cell_timeout = CELL_TIMEOUT_S

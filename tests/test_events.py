@@ -37,21 +37,3 @@ def test_missing_event_files_is_a_course_error(tmp_path):
     with pytest.raises(CourseError, match="no such log directory"):
         events.list_runs(tmp_path / "absent")
 
-
-def test_running_tensorboard_serves_the_runs_and_stops(tmp_path):
-    import json
-    import urllib.request
-
-    writer = tf.summary.create_file_writer(str(tmp_path / "run-a"))
-    with writer.as_default():
-        tf.summary.scalar("loss", 1.0, step=0)
-    writer.close()
-    with events.running_tensorboard(tmp_path) as url:
-        runs = json.load(urllib.request.urlopen(f"{url}/data/runs", timeout=10))
-        tags = json.load(urllib.request.urlopen(f"{url}/data/plugin/scalars/tags", timeout=10))
-    assert runs == ["run-a"] and "loss" in tags["run-a"]
-    with pytest.raises(OSError):
-        urllib.request.urlopen(f"{url}/data/runs", timeout=2)  # the server is gone
-    with pytest.raises(CourseError, match="no such log directory"):
-        with events.running_tensorboard(tmp_path / "absent"):
-            pass

@@ -1,17 +1,13 @@
 """Reading TensorBoard event files back into numbers, so a notebook can plot them.
 
-TensorBoard is a web app over the event files a SummaryWriter writes. The same files
-can be read with TensorBoard's own EventAccumulator: that is what the notebooks do to
-plot the loss inside the page and to check that the summaries really were written.
+TensorBoard is a web app over the event files a SummaryWriter writes (served from Python
+by `tfcourse.tensorboard_server`). The same files can be read with TensorBoard's own
+EventAccumulator: that is what the notebooks do to plot the loss inside the page and to
+check that the summaries really were written. `summaries.read_events` lists what one
+trainer run recorded; `read_scalars` returns the numbers of either face (TF1 or TF2).
 """
 
-import contextlib
 import pathlib
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import numpy as np
 
@@ -64,48 +60,3 @@ def read_scalars(logdir):
         result[tag] = (np.asarray(steps, np.int64)[order], np.asarray(values, np.float64)[order])
     return result
 
-
-@contextlib.contextmanager
-def running_tensorboard(logdir, port=None, timeout_s=90):
-    """Runs `tensorboard --logdir logdir` in a subprocess for the duration of a `with` block.
-
-    What a student does on the command line, done from Python so a notebook or a test can
-    check that TensorBoard really serves the runs (e.g. GET <url>/data/runs).
-
-    Args:
-      logdir: the directory holding one sub-directory per run.
-      port: TCP port on localhost; None picks a free one.
-      timeout_s: how long to wait for the server to answer.
-    Yields:
-      the server's base URL, e.g. "http://localhost:6006".
-    """
-    if not pathlib.Path(logdir).is_dir():
-        raise CourseError(f"{logdir}: no such log directory for TensorBoard")
-    if port is None:
-        with socket.socket() as probe:
-            probe.bind(("localhost", 0))
-            port = probe.getsockname()[1]
-    url = f"http://localhost:{port}"
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--port", str(port),
-               "--host", "localhost"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if process.poll() is not None:
-                raise CourseError(f"tensorboard exited with status {process.returncode} before serving {url}")
-            try:
-                urllib.request.urlopen(f"{url}/data/runs", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise CourseError(f"tensorboard did not answer on {url} within {timeout_s} s") from None
-                time.sleep(0.25)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
