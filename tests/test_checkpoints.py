@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from fake_splits import small_data_sets
 from tfcourse import checkpoints, train
 from tfcourse.errors import CourseError
+from fake_splits import small_data_sets
 
 TRAIN_ARGS = ["--fake_data", "--hidden1", "32", "--hidden2", "16", "--max_steps", "1000",
               "--checkpoint_every", "50", "--steps_per_call", "10", "--no_progress", "--run_name", "run"]
@@ -21,6 +21,7 @@ def _cli(log_dir, *extra):
     return [sys.executable, "-m", "tfcourse", "train", *TRAIN_ARGS, "--log_dir", str(log_dir), *extra]
 
 
+@pytest.mark.slow
 def test_run_killed_by_sigkill_then_resumed_ends_with_the_uninterrupted_weights(tmp_path):
     killed_dir, whole_dir = tmp_path / "killed", tmp_path / "whole"
     ckpt_dir = killed_dir / "run" / "checkpoints"

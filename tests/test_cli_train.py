@@ -48,6 +48,7 @@ def test_batch_larger_than_the_split_exits_2(tmp_path):
         "tfcourse train: error: batch_size 99999 is larger than the training split (55000 examples)")
 
 
+@pytest.mark.slow
 def test_default_run_on_the_shipped_mnist_reaches_97_percent(tmp_path):
     """The README's main job: `tfcourse train` with its defaults (adam, 128/32, batch 100)."""
     out = subprocess.run(TFCOURSE + ["--log_dir", str(tmp_path)], capture_output=True, text=True, timeout=600)

@@ -9,13 +9,13 @@ import pytest
 import tensorflow as tf
 
 from tfcourse import optimizers, train, train_input
-from tfcourse.datasets import read_data_sets
 from tfcourse.errors import CourseError
+from fake_splits import small_data_sets
 
 
 @pytest.fixture(scope="module")
 def data_sets():
-    return read_data_sets(fake_data=True, validation_size=1000)
+    return small_data_sets()
 
 
 def _config(tmp_path, **overrides):
@@ -48,7 +48,7 @@ def test_same_seed_gives_identical_losses_whatever_the_steps_per_call(data_sets,
     assert validation.num_examples == 1000 and validation.precision > 0.9
     assert "Validation Data Eval:\n  Num examples: 1000  Num correct: " in out
     assert f"Precision @ 1: {validation.precision:0.04f}" in out
-    assert first.evaluations["train"].num_examples == 59000 and first.final_step == 40
+    assert first.evaluations["train"].num_examples == 6000 and first.final_step == 40
     assert first.checkpoint_path.endswith("ckpt-40") and first.examples_per_sec > 0
 
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcourse import mnist, train, train_input, v1
-from tfcourse.datasets import read_data_sets
+from tfcourse import train, train_input, v1
+from fake_splits import small_data_sets
 
 
 @pytest.fixture(scope="module")
 def data_sets():
-    return read_data_sets(fake_data=True, validation_size=1000)
+    return small_data_sets()
 
 
 def test_placeholders_and_inference_variable_names():
@@ -47,9 +47,9 @@ def test_graph_face_and_tf2_face_give_the_same_losses(data_sets):
     tf2_losses, _ = trainer.train_steps(iter(trainer.dataset(data_sets.train)), steps)
 
     batches = list(train_input.train_dataset_fn(data_sets.train, batch_size, seed=3)().take(steps).as_numpy_iterator())
-    initial = mnist.initial_weights(32, 16, seed=3)  # eager: computed before entering the graph
     with tf.Graph().as_default():
-        ops = v1.build_graph(batch_size, 32, 16, 0.1, weights=initial)
+        # No weights passed: the graph's own stateless initializer draws the TF2 model's values.
+        ops = v1.build_graph(batch_size, 32, 16, 0.1, seed=3)
         with tf.compat.v1.Session() as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
             graph_losses = [sess.run([ops["train_op"], ops["loss"]],
@@ -93,3 +93,17 @@ def test_do_eval_prints_the_tutorial_line(data_sets):
     correct = int(lines[0].split("Num correct: ")[1].split()[0])
     assert lines[0] == f"  Num examples: 1000  Num correct: {correct}  Precision @ 1: {correct / 1000:0.04f}"
     assert precision == correct / 1000
+
+
+def test_inference_starts_from_given_weights():
+    weights = {f"{layer}/{kind}": np.full(shape if kind == "weights" else shape[1:], 0.5, np.float32)
+               for layer, shape in (("hidden1", (784, 4)), ("hidden2", (4, 3)), ("softmax_linear", (3, 10)))
+               for kind in ("weights", "biases")}
+    with tf.Graph().as_default():
+        images, _ = v1.placeholder_inputs(2)
+        logits = v1.inference(images, 4, 3, weights=weights)
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            values = sess.run(logits, feed_dict={images: np.zeros((2, 784), np.float32)})
+    # zeros -> hidden1 = relu(0.5) -> hidden2 = relu(4 * 0.25 + 0.5) -> logits = 3 * 0.75 + 0.5
+    np.testing.assert_allclose(values, np.full((2, 10), 2.75, np.float32))

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse import mnist
-from tfcourse.mnist import IMAGE_PIXELS, NUM_CLASSES
+from tfcourse.mnist import IMAGE_PIXELS
 
 v1 = tf.compat.v1
 
@@ -33,37 +33,38 @@ def fill_feed_dict(data_set, images_pl, labels_pl):
     return {images_pl: images_feed, labels_pl: labels_feed.astype(np.int32)}
 
 
-def inference(images, hidden1_units, hidden2_units, weights=None):
+def inference(images, hidden1_units, hidden2_units, weights=None, seed=0):
     """Builds the model up to the logits.
 
     Args:
       images: float32 [batch, 784] placeholder.
       hidden1_units, hidden2_units: sizes of the hidden layers.
-      weights: optional {"hidden1/weights": array, ...} (mnist.initial_weights) to start
-        from the same values as a TF2 model; default: truncated normal, stddev 1/sqrt(fan_in).
+      weights: optional {"hidden1/weights": array, ...} to start from given values.
+      seed: without `weights`, weights come from a truncated normal (stddev 1/sqrt(fan_in))
+        drawn by a stateless op keyed by (seed, layer): the same values as
+        `mnist.MLP(..., seed=seed)`, and no graph-level seed needed under op determinism.
     Returns:
       logits: float32 [batch, 10].
     """
+    shapes = mnist.layer_shapes(hidden1_units, hidden2_units)
 
-    def layer(name, inputs, fan_in, fan_out, activation):
+    def layer(index, name, inputs, activation):
+        fan_in, fan_out = shapes[name]
         with v1.name_scope(name):
             if weights is not None:
                 initial_w, initial_b = weights[f"{name}/weights"], weights[f"{name}/biases"]
             else:
-                # With op determinism on (settings.set_seed) a random op in a graph with no
-                # seed is an error; give each layer its own op seed only in that case.
-                op_seed = None if v1.get_default_graph().seed is not None else fan_in * 1000 + fan_out
-                initial_w = v1.truncated_normal([fan_in, fan_out], stddev=1.0 / math.sqrt(float(fan_in)),
-                                                seed=op_seed)
+                initial_w = tf.random.stateless_truncated_normal(
+                    [fan_in, fan_out], seed=[seed, index], stddev=1.0 / math.sqrt(float(fan_in)))
                 initial_b = tf.zeros([fan_out])
             layer_weights = v1.Variable(initial_w, name="weights")
             biases = v1.Variable(initial_b, name="biases")
             outputs = tf.matmul(inputs, layer_weights) + biases
             return activation(outputs) if activation else outputs
 
-    hidden1 = layer("hidden1", images, IMAGE_PIXELS, hidden1_units, tf.nn.relu)
-    hidden2 = layer("hidden2", hidden1, hidden1_units, hidden2_units, tf.nn.relu)
-    return layer("softmax_linear", hidden2, hidden2_units, NUM_CLASSES, None)
+    hidden1 = layer(0, "hidden1", images, tf.nn.relu)
+    hidden2 = layer(1, "hidden2", hidden1, tf.nn.relu)
+    return layer(2, "softmax_linear", hidden2, None)
 
 
 def loss(logits, labels):
@@ -105,10 +106,10 @@ def do_eval(sess, eval_correct, images_pl, labels_pl, data_set, printer=print):
     return precision
 
 
-def build_graph(batch_size, hidden1_units, hidden2_units, learning_rate, weights=None):
+def build_graph(batch_size, hidden1_units, hidden2_units, learning_rate, weights=None, seed=0):
     """All of the tutorial's graph in the current default graph; returns its handles as a dict."""
     images_pl, labels_pl = placeholder_inputs(batch_size)
-    logits = inference(images_pl, hidden1_units, hidden2_units, weights)
+    logits = inference(images_pl, hidden1_units, hidden2_units, weights, seed)
     loss_op = loss(logits, labels_pl)
     return {"images": images_pl, "labels": labels_pl, "logits": logits, "loss": loss_op,
             "train_op": training(loss_op, learning_rate), "eval_correct": evaluation(logits, labels_pl)}
@@ -124,8 +125,7 @@ def run_training(data_sets, log_dir, hidden1_units=128, hidden2_units=32, batch_
     """
     os.makedirs(log_dir, exist_ok=True)
     with tf.Graph().as_default():
-        v1.set_random_seed(seed)
-        ops = build_graph(batch_size, hidden1_units, hidden2_units, learning_rate)
+        ops = build_graph(batch_size, hidden1_units, hidden2_units, learning_rate, seed=seed)
         summary = v1.summary.merge_all()
         init = v1.global_variables_initializer()
         saver = v1.train.Saver()
