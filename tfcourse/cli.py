@@ -16,8 +16,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser():
-    """Builds the parser with one subparser per module in tfcourse.commands."""
+def build_parser(selected=None):
+    """Builds the parser with one subparser per module in tfcourse.commands.
+
+    Only the `selected` subcommand's arguments are configured (all of them when None):
+    configuring `train` imports TensorFlow, whose start-up lines would otherwise precede
+    every one-line error of every other subcommand and slow `tfcourse --help`.
+    """
     from tfcourse import __version__
 
     parser = _Parser(prog="tfcourse", description="TensorFlow course: MNIST MLP to ResNet-50 scaling.")
@@ -26,13 +31,21 @@ def build_parser():
     for name in NAMES:
         module = importlib.import_module(f"tfcourse.commands.{name}")
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
-        module.configure(sub)
+        if selected is None or name == selected:
+            module.configure(sub)
         sub.set_defaults(_run=module.run)
     return parser
 
 
+def _selected_command(argv):
+    """The subcommand named in argv (the first word that is one), or None."""
+    return next((word for word in argv if word in NAMES), None)
+
+
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    selected = _selected_command(argv)
+    parser = build_parser(selected if selected else "")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -37,8 +37,11 @@ def _fetch(url, part, timeout):
             f = open(part, mode)
         except OSError as e:
             raise DataError(f"{part}: cannot write the download ({e})") from None
+        expected = int(response.headers.get("Content-Length") or -1)
+        received = 0
         with f:
             while chunk := response.read(_CHUNK):  # network errors propagate to the caller
+                received += len(chunk)
                 try:
                     f.write(chunk)
                 except OSError as e:
@@ -46,6 +49,10 @@ def _fetch(url, part, timeout):
                     f.close()
                     part.unlink(missing_ok=True)
                     raise DataError(f"{part}: cannot write the download ({e})") from None
+    if received < expected:
+        # http.client returns a short read silently when the peer hangs up early; make it
+        # an error so the caller resumes instead of verifying half a file.
+        raise http.client.IncompleteRead(b"", expected - received)
 
 
 def _verified_content(part, name):

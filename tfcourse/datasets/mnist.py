@@ -43,7 +43,8 @@ class DataSet:
         if images.shape[0] != labels.shape[0]:
             raise DataError(f"{images.shape[0]} images but {labels.shape[0]} labels: counts must match")
         if reshape and images.ndim == 3:
-            images = images.reshape(images.shape[0], -1)
+            # Explicit width: -1 cannot be inferred for an empty split (validation_size=0).
+            images = images.reshape(images.shape[0], int(np.prod(images.shape[1:])))
         if dtype == np.float32 and images.dtype == np.uint8:
             # Multiply by a float32 reciprocal: one pass, float32 result, no float64 temporary.
             images = np.multiply(images, np.float32(1.0 / 255.0), dtype=np.float32)
@@ -175,8 +176,10 @@ def read_data_sets(train_dir=None, fake_data=False, one_hot=False, validation_si
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
         raise DataError(f"validation_size must be a non-negative integer, got {validation_size!r}")
     if fake_data:
-        train_images, train_labels = fake_images_and_labels(60000, seed=seed)
-        test_images, test_labels = fake_images_and_labels(10000, seed=seed + 1)
+        # One draw split in two, so train and test share the class prototypes.
+        images, labels = fake_images_and_labels(70000, seed=seed)
+        train_images, train_labels = images[:60000], labels[:60000]
+        test_images, test_labels = images[60000:], labels[60000:]
     else:
         arrays = load_mnist(train_dir, verify=verify)
         train_images, train_labels = arrays["train_images"], arrays["train_labels"]

@@ -27,7 +27,7 @@ def _check_batch_size(batch_size, num_examples):
 
 
 def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_remainder=True,
-                 labels_dtype=tf.int32):
+                 labels_dtype=tf.int32, batches_per_element=1):
     """Batches of (images [B, 784] float32, labels [B] int32) from a DataSet.
 
     Args:
@@ -36,6 +36,9 @@ def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_r
       shuffle: a fresh permutation each epoch, derived from (seed, epoch).
       epochs: number of passes; None repeats forever.
       drop_remainder: drop each epoch's last short batch so every batch has shape [B, ...].
+      batches_per_element: k > 1 yields blocks (images [k, B, 784], labels [k, B]) for an
+        in-graph loop running k steps per call: tf.data's fixed cost per element is then
+        paid once per k batches (benchmarks/input_pipeline.py measures the difference).
     Returns:
       A tf.data.Dataset, prefetched.
     """
@@ -61,6 +64,10 @@ def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_r
 
     epoch_numbers = tf.data.Dataset.range(epochs) if epochs is not None else tf.data.Dataset.range(2**62)
     dataset = epoch_numbers.flat_map(epoch_indices)
+    if batches_per_element > 1:
+        if not drop_remainder:
+            raise CourseError("batches_per_element > 1 needs drop_remainder=True (blocks of equal batches)")
+        dataset = dataset.batch(batches_per_element, drop_remainder=True)
     dataset = dataset.map(lambda idx: (tf.gather(images, idx), tf.gather(labels, idx)),
                           num_parallel_calls=AUTOTUNE, deterministic=True)
     return dataset.prefetch(AUTOTUNE)

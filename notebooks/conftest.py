@@ -1,0 +1,30 @@
+"""pytest settings for `pytest --nbval-lax notebooks/` (what CI runs).
+
+* TFCOURSE_SMOKE=1 unless the caller set it: the kernels nbval starts inherit this
+  process's environment, so every notebook's `course_params` picks its small values.
+  Run `TFCOURSE_SMOKE=0 pytest --nbval-lax notebooks/` to check the full course run.
+* PYTHONPATH starts with this checkout, so the kernels import this tree's tfcourse
+  even where another copy is installed.
+* The kernel is the interpreter running pytest (--nbval-current-env), and each cell
+  gets CELL_TIMEOUT_S unless --nbval-cell-timeout is given.
+"""
+
+import os
+import pathlib
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+CELL_TIMEOUT_S = 120.0
+
+
+def pytest_configure(config):
+    option = config.option
+    if not (getattr(option, "nbval", False) or getattr(option, "nbval_lax", False)):
+        return  # plain `pytest`: leave the environment of the other tests alone
+    os.environ.setdefault("TFCOURSE_SMOKE", "1")
+    paths = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    arguments = " ".join(config.invocation_params.args)
+    if "--nbval-cell-timeout" not in arguments:
+        option.nbval_cell_timeout = CELL_TIMEOUT_S
+    if not option.nbval_kernel_name:
+        option.nbval_current_env = True

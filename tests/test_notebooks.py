@@ -1,0 +1,88 @@
+"""Checks on the notebooks as stored (no kernel): clean top-to-bottom outputs, size,
+one parameters cell, and no helper that the library already provides redefined.
+
+Executing them is nbval's job: `pytest --nbval-lax notebooks/` (see notebooks/conftest.py).
+"""
+
+import ast
+import importlib
+import inspect
+import pathlib
+import pkgutil
+
+import nbformat
+import pytest
+
+import tfcourse
+
+NOTEBOOKS_DIR = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = ["00_setup", "01_input_pipeline", "02_inference_graph", "03_loss_and_training",
+            "04_graph_and_session", "05_checkpoints", "06_tensorboard"]
+MAX_BYTES = 1_000_000
+
+
+def _code_cells(path):
+    notebook = nbformat.read(path, as_version=4)
+    return [cell for cell in notebook.cells if cell.cell_type == "code" and cell.source.strip()]
+
+
+def _python_source(cell):
+    """Cell source with IPython magics and shell lines blanked so `ast` can parse it."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+
+
+def library_public_names():
+    """Names of public functions and classes defined anywhere in the tfcourse package."""
+    names = set()
+    for module_info in pkgutil.walk_packages(tfcourse.__path__, "tfcourse."):
+        if module_info.name.endswith("__main__"):
+            continue  # importing it would run the CLI
+        module = importlib.import_module(module_info.name)
+        for name, obj in vars(module).items():
+            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj)) \
+                    and obj.__module__ == module.__name__:
+                names.add(name)
+    return names
+
+
+def test_the_course_notebooks_come_in_order_without_gaps():
+    # Lessons 00-06 are all there under their names; later lessons (07 on) may follow.
+    stems = sorted(p.stem for p in NOTEBOOKS if p.stem[:2] in {e[:2] for e in EXPECTED})
+    assert stems == EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_come_from_one_clean_top_to_bottom_run(path):
+    cells = _code_cells(path)
+    counts = [cell.execution_count for cell in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"{path.name}: execution counts {counts}"
+    errors = [o.get("ename") for cell in cells for o in cell.outputs if o.output_type == "error"]
+    assert errors == [], f"{path.name} stores error outputs"
+    assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size} bytes"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_starts_with_environment_report_and_one_parameters_cell(path):
+    cells = _code_cells(path)
+    assert "environment_report" in cells[0].source, f"{path.name}: first cell must print the environment"
+    tagged = [cell for cell in cells if "parameters" in cell.metadata.get("tags", [])]
+    calling = [cell for cell in cells if "course_params(" in cell.source]
+    assert len(tagged) == 1 and calling == tagged, f"{path.name}: exactly one parameters cell calling course_params"
+    assert cells.index(tagged[0]) == 1, f"{path.name}: the parameters cell comes right after the environment"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_does_not_redefine_library_functions(path):
+    library = library_public_names()
+    defined = set()
+    for cell in _code_cells(path):
+        for node in ast.walk(ast.parse(_python_source(cell))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+    assert sorted(defined & library) == [], f"{path.name} redefines library names; import them instead"
+
+
+def test_the_redefinition_check_sees_library_helpers():
+    library = library_public_names()
+    assert {"digit_grid", "trace_graph", "read_scalars", "course_params"} <= library

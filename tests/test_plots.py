@@ -1,0 +1,46 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from tfcourse import plots
+from tfcourse.errors import CourseError
+
+
+def test_digit_grid_titles_and_marks_mistakes():
+    images = np.zeros((12, 784), np.float32)
+    labels = np.arange(12) % 10
+    predictions = labels.copy()
+    predictions[3] = 5
+    fig = plots.digit_grid(images, labels, predictions, columns=6)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(fig.axes) == 12 and titles[0] == "0" and titles[3] == "3->5"
+    assert fig.axes[3].title.get_color() == "red"
+
+
+def test_class_histogram_counts_each_class():
+    fig = plots.class_histogram(np.array([0, 1, 1, 9, 9, 9]))
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    assert heights == [1, 2, 0, 0, 0, 0, 0, 0, 0, 3]
+
+
+def test_learning_curve_and_scalars_plot_the_given_points():
+    fig = plots.learning_curve({"train": ([0, 10, 20], [2.3, 1.0, 0.5])})
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [2.3, 1.0, 0.5])
+    fig = plots.plot_scalars({"loss": (np.array([1, 2]), np.array([0.9, 0.4])), "lr": ([1, 2], [0.1, 0.1])})
+    assert len(plots.plot_scalars({"loss": ([1], [1.0])}).axes) == 1
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "lr"]
+    with pytest.raises(CourseError, match="available"):
+        plots.plot_scalars({"loss": ([1], [1.0])}, tags=["accuracy"])
+    with pytest.raises(CourseError, match="steps"):
+        plots.learning_curve({"x": ([1, 2], [1.0])})
+
+
+def test_confusion_matrix_plot_writes_every_count():
+    matrix = np.arange(9).reshape(3, 3)
+    fig = plots.plot_confusion_matrix(matrix)
+    assert sorted(int(t.get_text()) for t in fig.axes[0].texts) == list(range(9))
+    with pytest.raises(CourseError, match="square"):
+        plots.plot_confusion_matrix(np.zeros((2, 3)))

@@ -1,0 +1,142 @@
+"""The TF2 trainer: determinism, the multi-step loop, optimizers, XLA, strategies, input order."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfcourse import optimizers, train, train_input
+from tfcourse.datasets import read_data_sets
+from tfcourse.errors import CourseError
+
+
+@pytest.fixture(scope="module")
+def data_sets():
+    return read_data_sets(fake_data=True, validation_size=1000)
+
+
+def _config(tmp_path, **overrides):
+    values = dict(hidden1=32, hidden2=16, max_steps=40, steps_per_call=20, log_dir=str(tmp_path),
+                  checkpoint_every=1000, summary_every=10)
+    values.update(overrides)
+    return train.TrainConfig(**values)
+
+
+def _losses(data_sets, steps=20, **overrides):
+    """Per-step losses of a bare Trainer (no evaluation or files): the cheap way to compare runs."""
+    values = dict(hidden1=32, hidden2=16, max_steps=steps, steps_per_call=steps)
+    values.update(overrides)
+    trainer = train.Trainer(train.TrainConfig(**values), data_sets.train.num_examples)
+    return trainer.train_steps(iter(trainer.dataset(data_sets.train)), steps)[0]
+
+
+def test_same_seed_gives_identical_losses_whatever_the_steps_per_call(data_sets, tmp_path, capsys):
+    first = train.train(data_sets, _config(tmp_path / "a"), progress=False, verbose=True)
+    out = capsys.readouterr().out
+    second = train.train(data_sets, _config(tmp_path / "b", steps_per_call=7), progress=False, verbose=False)
+    assert first.steps == list(range(1, 41)) and len(first.losses) == 40
+    assert first.losses == second.losses
+    for name, value in first.model.get_weights().items():
+        np.testing.assert_array_equal(value, second.model.get_weights()[name])
+    assert first.losses[-1] < first.losses[0] / 4
+    assert _losses(data_sets, steps=40, seed=1).tolist() != first.losses
+
+    validation = first.evaluations["validation"]
+    assert validation.num_examples == 1000 and validation.precision > 0.9
+    assert "Validation Data Eval:\n  Num examples: 1000  Num correct: " in out
+    assert f"Precision @ 1: {validation.precision:0.04f}" in out
+    assert first.evaluations["train"].num_examples == 59000 and first.final_step == 40
+    assert first.checkpoint_path.endswith("ckpt-40") and first.examples_per_sec > 0
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_each_optimizer_lowers_the_loss(data_sets, name):
+    lr = optimizers.DEFAULT_LEARNING_RATES[name] * (10 if name != "adam" else 1)
+    losses = _losses(data_sets, steps=30, optimizer=name, learning_rate=lr)
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
+
+
+def test_xla_step_gives_the_same_losses(data_sets):
+    np.testing.assert_allclose(_losses(data_sets, xla=True), _losses(data_sets), rtol=1e-4, atol=1e-5)
+
+
+def test_cosine_schedule_decays_to_zero_over_the_run(data_sets):
+    config = train.TrainConfig(hidden1=8, hidden2=8, max_steps=30, lr_schedule="cosine", learning_rate=0.01,
+                               steps_per_call=15)
+    trainer = train.Trainer(config, data_sets.train.num_examples)
+    iterator = iter(trainer.dataset(data_sets.train))
+    assert optimizers.current_learning_rate(trainer.optimizer) == pytest.approx(0.01)
+    trainer.train_steps(iterator, 15)
+    assert optimizers.current_learning_rate(trainer.optimizer) == pytest.approx(0.005, rel=1e-4)
+    trainer.train_steps(iterator, 15)
+    assert optimizers.current_learning_rate(trainer.optimizer) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("hidden1", 0, "hidden1 must be a positive integer"),
+    ("batch_size", -5, "batch_size must be a positive integer"),
+    ("max_steps", 0, "max_steps must be a positive integer"),
+    ("learning_rate", 0.0, "learning_rate must be > 0"),
+    ("optimizer", "rmsprop", "optimizer must be one of sgd, momentum, adam"),
+    ("lr_schedule", "step", "lr_schedule must be one of"),
+])
+def test_bad_config_raises_course_error(field, value, message):
+    with pytest.raises(CourseError, match=message):
+        train.TrainConfig(**{field: value}).validate()
+
+
+def test_data_order_is_a_pure_function_of_seed_and_step(data_sets):
+    def batches(start, count, seed=0):
+        dataset = train_input.train_dataset_fn(data_sets.validation, 300, seed=seed, start_step=start)()
+        return [labels for _, labels in dataset.take(count).as_numpy_iterator()]
+
+    from_zero = batches(0, 8)  # 3 steps per epoch: crosses two epoch boundaries
+    np.testing.assert_array_equal(np.concatenate(batches(5, 3)), np.concatenate(from_zero[5:]))
+    epoch = np.concatenate(from_zero[:3])
+    assert len(epoch) == 900 and not np.array_equal(epoch, np.concatenate(from_zero[3:6]))
+    assert not np.array_equal(np.concatenate(batches(0, 3, seed=1)), epoch)
+
+
+def test_replicas_split_each_global_batch_in_order(data_sets):
+    single = next(train_input.train_dataset_fn(data_sets.validation, 8, seed=2)().as_numpy_iterator())[0]
+    parts = []
+    for pipeline in range(2):  # 2 workers x 2 replicas each
+        context = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=pipeline, num_replicas_in_sync=4)
+        dataset = train_input.train_dataset_fn(data_sets.validation, 8, seed=2)(context)
+        parts += [images for images, _ in dataset.take(2).as_numpy_iterator()]
+    assert [p.shape for p in parts] == [(2, 784)] * 4
+    np.testing.assert_array_equal(np.concatenate(parts), single)
+
+
+def test_batch_must_split_over_replicas():
+    with pytest.raises(CourseError, match="batch_size 10 must be a multiple of the 3 replicas"):
+        train_input.check_batch(10, 100, 3)
+
+
+MIRRORED_SCRIPT = """
+import json, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tfcourse import train
+from tfcourse.datasets import read_data_sets
+data = read_data_sets(fake_data=True, validation_size=1000)
+losses = {}
+for name, strategy in (("one", None), ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))):
+    config = train.TrainConfig(hidden1=32, hidden2=16, optimizer="sgd", learning_rate=0.1, max_steps=20,
+                               steps_per_call=10)
+    trainer = train.Trainer(config, data.train.num_examples, strategy)
+    losses[name] = trainer.train_steps(iter(trainer.dataset(data.train)), 20)[0].tolist()
+    losses[name + "_replicas"] = trainer.strategy.num_replicas_in_sync
+print(json.dumps(losses))
+"""
+
+
+def test_mirrored_strategy_on_two_cpus_matches_one_device():
+    out = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    losses = json.loads(out.stdout.strip().splitlines()[-1])
+    assert losses["mirrored_replicas"] == 2 and losses["one_replicas"] == 1
+    np.testing.assert_allclose(losses["mirrored"], losses["one"], rtol=1e-5, atol=1e-6)

@@ -1,0 +1,102 @@
+"""tfcourse launch: run a command as an N-process TF_CONFIG cluster, or emit a cluster job file."""
+
+import argparse
+
+HELP = "start N workers with their TF_CONFIG on 127.0.0.1 (or emit a Slurm/Kubernetes job)"
+
+EPILOG = """examples:
+  tfcourse launch -np 2 -- tfcourse train --max_steps 200 --train_dir /tmp/mw
+  tfcourse launch -np 2 --restarts 3 --timeout 600 -- tfcourse train --train_dir /tmp/mw
+  tfcourse launch --emit slurm -np 8 -npernode 4 --gpus 1 -- tfcourse train --train_dir /shared/run1
+  tfcourse launch --emit k8s -np 4 --image me/tfcourse:1 --pvc runs -- tfcourse train --train_dir /train
+"""
+
+
+def _ports(text):
+    try:
+        return [int(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated port numbers, got {text!r}") from None
+
+
+def configure(parser):
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("-np", "--np", dest="num_workers", type=int, default=None,
+                        help="number of worker processes, the chief included (Horovod's -np)")
+    parser.add_argument("-npernode", "--npernode", dest="npernode", type=int, default=None,
+                        help="processes per host (Horovod's -npernode; default: all on one host)")
+    parser.add_argument("--restarts", type=int, default=0,
+                        help="relaunch the job up to N times after a failure; it resumes from its checkpoint")
+    parser.add_argument("--timeout", type=float, default=None, help="stop every worker after S seconds (exit 124)")
+    parser.add_argument("--grace", type=float, default=10.0,
+                        help="seconds the others get to stop by themselves when one ends (default 10)")
+    parser.add_argument("--chief", action="store_true", help="task 0 is a separate 'chief' task, not worker 0")
+    parser.add_argument("--ports", type=_ports, default=None, help="comma-separated ports (default: free ones)")
+    parser.add_argument("--emit", choices=["slurm", "k8s"], default=None,
+                        help="print a job file for a cluster instead of running locally")
+    parser.add_argument("--output", "-o", default=None, help="write the emitted job file here instead of stdout")
+    parser.add_argument("--gpus", type=int, default=0, help="GPUs per worker in emitted job files (default 0)")
+    parser.add_argument("--image", default="tfcourse:latest", help="container image for --emit k8s")
+    parser.add_argument("--pvc", default=None, help="PersistentVolumeClaim mounted at /train for --emit k8s")
+    parser.add_argument("--port-base", type=int, default=8888, help="first port on each Slurm node")
+    parser.add_argument("--from-slurm", action="store_true",
+                        help="inside an srun task: write TF_CONFIG from the Slurm environment, then run")
+    parser.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="-- then the command every worker runs")
+
+
+def _command(args):
+    from tfcourse.errors import CourseError
+
+    command = list(args.worker_command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise CourseError("no command given; expected: tfcourse launch -np N -- COMMAND ...")
+    return command
+
+
+def _from_slurm(args, command):
+    import os
+
+    from tfcourse.distribute import jobfiles, launch
+
+    env = dict(os.environ)
+    env["TF_CONFIG"] = jobfiles.slurm_tf_config(args.gpus, args.port_base, env)
+    argv = launch.worker_command(command)
+    os.execvpe(argv[0], argv, env)
+
+
+def run(args):
+    import sys
+
+    from tfcourse.errors import CourseError
+
+    command = _command(args)
+    if args.from_slurm:
+        return _from_slurm(args, command)
+    if args.num_workers is None:
+        raise CourseError("-np N is required (number of worker processes)")
+    if args.emit:
+        from tfcourse.distribute import jobfiles
+
+        if args.emit == "slurm":
+            text = jobfiles.slurm_script(command, args.num_workers, args.npernode, args.gpus, args.port_base,
+                                         restarts=args.restarts)
+        else:
+            text = jobfiles.tfjob_manifest(command, args.num_workers, args.gpus, args.image,
+                                           restarts=args.restarts, pvc=args.pvc)
+        if args.output:
+            with open(args.output, "w") as f:
+                f.write(text)
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+    from tfcourse.distribute.launch import launch
+
+    result = launch(command, args.num_workers, args.npernode, args.restarts, args.timeout, args.chief,
+                    args.ports, grace=args.grace)
+    for failure in result.failures:
+        print(f"[launch] {failure}", file=sys.stderr)
+    return result.returncode

@@ -1,0 +1,39 @@
+"""tfcourse tensorboard: serve a training run's event files on 127.0.0.1."""
+
+HELP = "serve TensorBoard for a log directory (bound to 127.0.0.1 unless --host says otherwise)"
+
+
+def configure(parser):
+    parser.add_argument("--logdir", "--log_dir", "--log-dir", dest="logdir", required=True,
+                        help="directory holding one sub-directory of event files per run "
+                             "(the --log_dir given to `tfcourse train`)")
+    parser.add_argument("--port", type=int, default=6006,
+                        help="port to listen on; 0 picks a free one (default: 6006)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to bind (default: 127.0.0.1, this machine only; "
+                             "0.0.0.0 shares the dashboard with your network)")
+
+
+def run(args):
+    import os
+    import time
+
+    from tfcourse import tensorboard_server
+    from tfcourse.errors import CourseError
+
+    if not os.path.isdir(args.logdir):
+        raise CourseError(f"log directory {args.logdir!r} does not exist; expected the --log_dir "
+                          "a `tfcourse train` run wrote to")
+    if not 0 <= args.port <= 65535:
+        raise CourseError(f"--port must be in 0..65535 (0 = pick a free one), got {args.port}")
+    try:
+        server = tensorboard_server.start(args.logdir, host=args.host, port=args.port)
+    except RuntimeError as e:
+        raise CourseError(str(e)) from None
+    print(f"TensorBoard serving {args.logdir} at {server.url} (Ctrl+C stops it)", flush=True)
+    try:
+        while server.process.poll() is None:
+            time.sleep(0.5)
+    finally:
+        server.stop()
+    return server.process.returncode or 0

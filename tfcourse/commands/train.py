@@ -1,0 +1,94 @@
+"""tfcourse train: the MNIST tutorial's fully_connected_feed, on the TF2 trainer."""
+
+HELP = "train the MNIST two-hidden-layer network (the tutorial's fully_connected_feed)"
+
+
+def _positive(kind):
+    import argparse
+    import math
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not 0 < value < math.inf:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+
+    return parse
+
+
+def configure(parser):
+    from tfcourse.train_config import DEFAULT_LOG_DIR, OPTIMIZERS, SCHEDULES, TrainConfig
+
+    defaults = TrainConfig()
+    add = parser.add_argument
+    add("--learning_rate", "--learning-rate", type=_positive(float), default=None,
+        help="initial learning rate (default: 0.002 for adam, 0.01 for sgd/momentum as in the tutorial)")
+    add("--max_steps", "--max-steps", type=_positive(int), default=None,
+        help="number of steps to run (overrides --epochs)")
+    add("--epochs", type=_positive(float), default=defaults.epochs,
+        help=f"passes over the training split when --max_steps is not given (default {defaults.epochs})")
+    add("--hidden1", type=_positive(int), default=defaults.hidden1, help="units in hidden layer 1")
+    add("--hidden2", type=_positive(int), default=defaults.hidden2, help="units in hidden layer 2")
+    add("--batch_size", "--batch-size", type=_positive(int), default=defaults.batch_size,
+        help="examples per step (global, split over replicas)")
+    add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help="sgd is the tutorial's GradientDescent")
+    add("--lr_schedule", "--lr-schedule", choices=SCHEDULES, default=defaults.lr_schedule,
+        help=f"learning-rate schedule over the run (default {defaults.lr_schedule}; "
+             "the tutorial's is constant)")
+    add("--seed", type=int, default=defaults.seed, help="seeds weights and data order")
+    add("--input_data_dir", "--input-data-dir", default=None,
+        help="MNIST directory (default: $TFCOURSE_DATA_DIR, then the shipped data/mnist)")
+    add("--log_dir", "--log-dir", default=DEFAULT_LOG_DIR, help="TensorBoard runs and checkpoints go here")
+    add("--run_name", "--run-name", default=None, help="subdirectory of --log_dir (default: from the flags)")
+    add("--fake_data", "--fake-data", action="store_true", help="synthetic data instead of MNIST files")
+    add("--resume", action="store_true", help="continue from the run's latest checkpoint")
+    add("--checkpoint_every", "--checkpoint-every", type=_positive(int), default=defaults.checkpoint_every,
+        help="save a checkpoint every N steps (and at the end)")
+    add("--keep_checkpoints", "--keep-checkpoints", type=_positive(int), default=defaults.keep_checkpoints,
+        help="how many recent checkpoints to keep")
+    add("--steps_per_call", "--steps-per-call", type=_positive(int), default=defaults.steps_per_call,
+        help="training steps per compiled call (fewer Python round trips)")
+    add("--xla", action="store_true", help="jit-compile the training step with XLA")
+    add("--no_progress", "--no-progress", action="store_true", help="no progress bar")
+    add("--replicas", type=_positive(int), default=None,
+        help="synchronous replicas in this process: N GPUs, else N logical CPUs (MirroredStrategy); "
+             "under TF_CONFIG (tfcourse launch) every worker is a replica instead")
+
+
+def run(args):
+    import os
+
+    from tfcourse.datasets import locate, read_data_sets
+    from tfcourse.errors import CourseError
+    from tfcourse.train_config import DEFAULT_LEARNING_RATES, TrainConfig
+
+    # Everything checkable is checked before TensorFlow loads: a wrong flag answers at once.
+    if args.input_data_dir and not args.fake_data and not locate.has_mnist(args.input_data_dir):
+        where = "does not exist" if not os.path.isdir(args.input_data_dir) else "lacks the four MNIST files"
+        raise CourseError(f"--input_data_dir {args.input_data_dir} {where}; "
+                          "pass --fake_data or fetch it with 'tfcourse data --download --input_data_dir DIR'")
+    config = TrainConfig(
+        hidden1=args.hidden1, hidden2=args.hidden2, batch_size=args.batch_size, optimizer=args.optimizer,
+        learning_rate=args.learning_rate or DEFAULT_LEARNING_RATES[args.optimizer],
+        lr_schedule=args.lr_schedule, max_steps=args.max_steps, epochs=args.epochs, seed=args.seed,
+        steps_per_call=args.steps_per_call, xla=args.xla, log_dir=args.log_dir, run_name=args.run_name,
+        resume=args.resume, checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints)
+    config.validate()
+    from tfcourse.distribute import cluster
+
+    # Before any TensorFlow op: logical CPUs and the multi-worker runtime are set up first.
+    strategy, chief = cluster.make_strategy(args.replicas)
+    data_sets = read_data_sets(args.input_data_dir, fake_data=args.fake_data, seed=args.seed)
+    if config.batch_size > data_sets.train.num_examples:
+        raise CourseError(f"batch_size {config.batch_size} is larger than the training split "
+                          f"({data_sets.train.num_examples} examples)")
+    from tfcourse.train import train
+
+    result = train(data_sets, config, strategy=strategy, chief=chief, progress=not args.no_progress and chief)
+    print(f"test precision@1 {result.test_precision:.4f} after {result.final_step} steps; "
+          f"checkpoints: {result.checkpoint_dir}; logs: {result.run_dir} "
+          f"(tensorboard --logdir {config.log_dir})", flush=True)
+    return 0

@@ -1,0 +1,151 @@
+"""The figures the notebooks show: digits, class counts, learning curves, confusion matrices.
+
+Every function returns a matplotlib Figure already closed in pyplot: a notebook shows it
+once, as the cell's result (an open pyplot figure would show twice and pile up in
+memory), and a script can still `fig.savefig(...)`. Figures use a modest dpi: notebooks store them as PNG
+and must stay small.
+"""
+
+import numpy as np
+
+from tfcourse.errors import CourseError
+
+DPI = 80
+IMAGE_SIZE = 28
+
+
+def new_figure(figsize, rows=1, columns=1):
+    """(Figure, axes) closed in pyplot; axes is one Axes for 1x1, else a [rows, columns] array.
+
+    Made through pyplot (whose import switches Jupyter to inline PNG display) and closed
+    at once, so only the returned object displays it.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, columns, figsize=figsize, dpi=DPI, squeeze=(rows == 1 and columns == 1))
+    plt.close(fig)
+    return fig, axes
+
+
+def digit_grid(images, labels, predictions=None, columns=10, rows=None):
+    """A grid of digits titled with their labels (and predictions, wrong ones in red).
+
+    Args:
+      images: [N, 784] or [N, 28, 28] float in [0, 1] or uint8.
+      labels: [N] integer labels or [N, 10] one-hot rows.
+      predictions: optional [N] predicted labels.
+      columns: digits per row; rows: number of rows (default: as many as N needs).
+    Returns:
+      the matplotlib Figure.
+    """
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=1)
+    if images.shape[0] != labels.shape[0] or images.shape[0] == 0:
+        raise CourseError(f"digit_grid needs as many labels as images (>0), got {images.shape[0]} and {labels.shape[0]}")
+    rows = rows or int(np.ceil(images.shape[0] / columns))
+    count = min(images.shape[0], rows * columns)
+    fig, axes = new_figure((columns * 0.9, rows * 1.05), rows, columns)
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index >= count:
+            continue
+        ax.imshow(images[index].reshape(IMAGE_SIZE, IMAGE_SIZE), cmap="gray_r")
+        if predictions is None:
+            ax.set_title(str(int(labels[index])), fontsize=9)
+        else:
+            wrong = int(predictions[index]) != int(labels[index])
+            ax.set_title(f"{int(labels[index])}->{int(predictions[index])}" if wrong else str(int(labels[index])),
+                         fontsize=9, color="red" if wrong else "black")
+    fig.tight_layout()
+    return fig
+
+
+def class_histogram(labels, title="examples per class", num_classes=10):
+    """Bar chart of how many examples each digit class has. labels: [N] ints or [N, 10]."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=1)
+    counts = np.bincount(labels.astype(np.int64), minlength=num_classes)
+    fig, ax = new_figure((6, 2.8))
+    ax.bar(np.arange(num_classes), counts, color="#3366cc")
+    ax.set_xticks(np.arange(num_classes))
+    ax.set_xlabel("digit")
+    ax.set_ylabel("examples")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve(curves, xlabel="step", ylabel="loss", title=None, logy=False):
+    """Plots one or more curves, e.g. {"train loss": (steps, values), ...}.
+
+    Args:
+      curves: dict name -> (steps [K], values [K]) (sequences or arrays).
+    Returns:
+      the matplotlib Figure.
+    """
+    if not curves:
+        raise CourseError("learning_curve needs at least one curve: {name: (steps, values)}")
+    fig, ax = new_figure((6, 3.2))
+    for name, (steps, values) in curves.items():
+        if len(steps) != len(values):
+            raise CourseError(f"curve {name!r}: {len(steps)} steps but {len(values)} values")
+        ax.plot(steps, values, label=name, marker="o" if len(steps) < 20 else None, markersize=3)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_scalars(scalars, tags=None, xlabel="global step"):
+    """Plots TensorBoard scalars read back with `tfcourse.events.read_scalars`.
+
+    Args:
+      scalars: dict tag -> (steps, values), as `read_scalars` returns.
+      tags: which tags to draw (default all), one panel per tag.
+    """
+    tags = list(tags or sorted(scalars))
+    missing = [t for t in tags if t not in scalars]
+    if not tags or missing:
+        raise CourseError(f"no scalars to plot for tags {missing or tags}; available: {sorted(scalars)}")
+    fig, axes = new_figure((4.2 * len(tags), 3), 1, len(tags))
+    axes = [axes] if len(tags) == 1 else list(axes.flat)
+    for ax, tag in zip(axes, tags):
+        steps, values = scalars[tag]
+        ax.plot(steps, values, marker="o" if len(steps) < 20 else None, markersize=3)
+        ax.set_title(tag)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(matrix, title="confusion matrix (rows: true digit, columns: predicted)"):
+    """Heat map of a [C, C] confusion matrix with the counts written in each cell."""
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise CourseError(f"confusion matrix must be square [C, C], got shape {matrix.shape}")
+    num_classes = matrix.shape[0]
+    fig, ax = new_figure((5.5, 5))
+    # Log colours: the diagonal holds ~1000 per class, errors a handful; linear colours hide them.
+    ax.imshow(np.log1p(matrix), cmap="Blues")
+    for true in range(num_classes):
+        for predicted in range(num_classes):
+            count = int(matrix[true, predicted])
+            ax.text(predicted, true, str(count), ha="center", va="center", fontsize=7,
+                    color="white" if true == predicted else "black")
+    ax.set_xticks(range(num_classes))
+    ax.set_yticks(range(num_classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,262 @@
+"""The trainer: the tutorial's `training` and run loop in TensorFlow 2, strategy-aware.
+
+`train(data_sets, TrainConfig(...))` builds the MLP and optimizer under a
+tf.distribute strategy's scope, feeds per-replica batches through
+`strategy.distribute_datasets_from_function`, runs `steps_per_call` steps inside one
+tf.function call (so Python overhead does not dominate a small model), evaluates like
+the tutorial's do_eval, checkpoints every N steps and writes TensorBoard summaries.
+The default strategy (one device) and MirroredStrategy / MultiWorkerMirroredStrategy
+all go through the same code.
+"""
+
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from tfcourse import checkpoints, mnist, optimizers, settings, summaries, train_input
+from tfcourse.train_config import DEFAULT_LOG_DIR, TrainConfig
+
+__all__ = ["DEFAULT_LOG_DIR", "TrainConfig", "Trainer", "TrainResult", "Evaluation", "train", "evaluate",
+           "do_eval", "total_steps"]
+
+@dataclasses.dataclass
+class Evaluation:
+    """do_eval's numbers for one split."""
+
+    num_examples: int
+    num_correct: int
+
+    @property
+    def precision(self):
+        return self.num_correct / self.num_examples if self.num_examples else 0.0
+
+    def __str__(self):
+        return (f"Num examples: {self.num_examples}  Num correct: {self.num_correct}  "
+                f"Precision @ 1: {self.precision:0.04f}")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced: per-step losses of this invocation, evaluations and paths."""
+
+    steps: list
+    losses: list
+    final_step: int
+    evaluations: dict
+    run_dir: str
+    checkpoint_dir: str
+    checkpoint_path: str | None
+    examples_per_sec: float
+    seconds: float
+    resumed_from: int
+    model: object = dataclasses.field(repr=False, default=None)
+
+    @property
+    def test_precision(self):
+        return self.evaluations["test"].precision
+
+
+def evaluate(model, data_set, batch_size=5000):
+    """Counts correct top-1 predictions over a whole split (every example, in order).
+
+    Returns:
+      Evaluation(num_examples, num_correct).
+    """
+    correct = 0
+    labels = data_set.labels.astype(np.int32)
+    for first in range(0, data_set.num_examples, batch_size):
+        correct += int(_eval_step(model, data_set.images[first:first + batch_size], labels[first:first + batch_size]))
+    return Evaluation(int(data_set.num_examples), correct)
+
+
+@tf.function(reduce_retracing=True)
+def _eval_step(model, images, labels):
+    return mnist.evaluation(model(images), labels)
+
+
+def do_eval(model, data_set, batch_size=5000, printer=print):
+    """The tutorial's do_eval: prints 'Num examples / Num correct / Precision @ 1'; returns precision."""
+    result = evaluate(model, data_set, batch_size)
+    printer(f"  {result}")
+    return result.precision
+
+
+def total_steps(config, num_train_examples):
+    if config.max_steps is not None:
+        return int(config.max_steps)
+    per_epoch = train_input.steps_per_epoch(num_train_examples, config.batch_size)
+    return max(1, int(round(config.epochs * per_epoch)))
+
+
+class Trainer:
+    """Model, optimizer, step counter and the compiled multi-step loop, under one strategy.
+
+    Args:
+      config: TrainConfig.
+      num_train_examples: size of the training split (fixes the schedule's length).
+      strategy: a tf.distribute.Strategy; default: the current one (a single device).
+    """
+
+    def __init__(self, config, num_train_examples, strategy=None):
+        config.validate()
+        self.config = config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.total_steps = total_steps(config, num_train_examples)
+        train_input.check_batch(config.batch_size, num_train_examples, self.strategy.num_replicas_in_sync)
+        with self.strategy.scope():
+            self.model = mnist.MLP(config.hidden1, config.hidden2, seed=config.seed)
+            schedule = optimizers.make_schedule(config.lr_schedule, config.learning_rate, self.total_steps)
+            self.optimizer = optimizers.make_optimizer(config.optimizer, schedule, config.momentum)
+            # Build the slots now: a restore then fills them instead of deferring.
+            self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.checkpoint = checkpoints.make_checkpoint(self.model, self.optimizer, self.step)
+        self._grad_fn = tf.function(self._gradients, jit_compile=bool(config.xla))
+        self._loop = tf.function(self._train_steps)
+
+    def _gradients(self, images, labels):
+        """Forward and backward pass of one replica's batch (the part XLA fuses)."""
+        with tf.GradientTape() as tape:
+            logits = self.model(images)
+            per_example = mnist.per_example_loss(logits, labels)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.config.batch_size)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        return loss, grads, mnist.evaluation(logits, labels)
+
+    def _replica_step(self, images, labels):
+        loss, grads, correct = self._grad_fn(images, labels)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+        return loss, correct
+
+    def _train_steps(self, iterator, num_steps):
+        """num_steps training steps in one graph: losses float32 [num_steps], correct int32 []."""
+        losses = tf.TensorArray(tf.float32, size=num_steps)
+        correct = tf.constant(0, tf.int32)
+        for i in tf.range(num_steps):
+            per_replica_loss, per_replica_correct = self.strategy.run(self._replica_step, args=next(iterator))
+            losses = losses.write(i, self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None))
+            correct += self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_correct, axis=None)
+            self.step.assign_add(1)
+        return losses.stack(), correct
+
+    def dataset(self, train_set):
+        """The distributed training dataset, starting at the current step (resume-exact)."""
+        fn = train_input.train_dataset_fn(train_set, self.config.batch_size, self.config.seed, int(self.step.numpy()))
+        return self.strategy.distribute_datasets_from_function(fn)
+
+    def train_steps(self, iterator, num_steps):
+        """Runs num_steps steps in one call; returns (losses numpy [num_steps], correct int)."""
+        losses, correct = self._loop(iterator, tf.constant(num_steps, tf.int32))
+        return losses.numpy(), int(correct)
+
+
+def _next_stop(step, total, config):
+    """The next step at which the loop must come back to Python (checkpoint, eval, end)."""
+    stops = [total, step + config.steps_per_call,
+             (step // config.checkpoint_every + 1) * config.checkpoint_every]
+    if config.eval_every:
+        stops.append((step // config.eval_every + 1) * config.eval_every)
+    return min(stops)
+
+
+def train(data_sets, config=None, strategy=None, progress=True, verbose=True, chief=True):
+    """Trains the MLP on `data_sets` (Datasets(train, validation, test)) and evaluates it.
+
+    Args:
+      data_sets: from tfcourse.datasets.read_data_sets.
+      config: TrainConfig (default: the course defaults).
+      strategy: tf.distribute.Strategy; default tf.distribute.get_strategy().
+      progress: show a tqdm bar with loss and examples/sec.
+      verbose: print the tutorial's do_eval blocks for train/validation/test.
+      chief: False on non-chief workers: no summaries, checkpoints in a scratch dir.
+    Returns:
+      TrainResult.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or TrainConfig()
+    config.validate()
+    settings.set_seed(config.seed, deterministic=config.deterministic)
+    run_dir = os.path.join(config.log_dir, config.run_name or config.default_run_name())
+    ckpt_dir = config.checkpoint_dir or os.path.join(run_dir, "checkpoints")
+    # Every worker takes part in saving (a collective under MultiWorkerMirroredStrategy),
+    # but only the chief's files are kept; all workers resume from the chief's directory.
+    save_dir = ckpt_dir if chief else tempfile.mkdtemp(prefix="tfcourse-worker-ckpt-")
+    if not config.resume and chief and os.path.isdir(run_dir):
+        # Like the tutorial (which cleared log_dir): a fresh run must not mix with an old one.
+        shutil.rmtree(run_dir)
+    trainer = Trainer(config, data_sets.train.num_examples, strategy)
+    manager = checkpoints.make_manager(trainer.checkpoint, save_dir, config.keep_checkpoints)
+    restored = None
+    if config.resume:
+        restored = checkpoints.restore_latest(ckpt_dir, trainer.checkpoint, trainer.model)
+    start = int(trainer.step.numpy())
+    total = trainer.total_steps
+    writer = summaries.Summaries(run_dir, enabled=chief and config.write_summaries)
+    probe = data_sets.validation.images[:1000] if data_sets.validation.num_examples else data_sets.test.images[:1000]
+    say = print if verbose else (lambda *a, **k: None)
+    if restored:
+        say(f"Resumed from {restored} at step {start}")
+
+    iterator = iter(trainer.dataset(data_sets.train))
+    steps, losses = [], []
+    timed_examples, timed_seconds, started = 0, 0.0, time.perf_counter()
+    bar = tqdm(total=total, initial=start, unit="step", disable=not progress, dynamic_ncols=True)
+    step, first_call = start, True
+    while step < total:
+        num = _next_stop(step, total, config) - step
+        if first_call:
+            writer.trace_on()
+        tick = time.perf_counter()
+        chunk_losses, _ = trainer.train_steps(iterator, num)
+        seconds = time.perf_counter() - tick
+        if first_call:
+            writer.trace_export("train_step", step=start)
+        else:
+            timed_examples += num * config.batch_size
+            timed_seconds += seconds
+        first_call = False
+        chunk_steps = list(range(step + 1, step + num + 1))
+        steps += chunk_steps
+        losses += [float(x) for x in chunk_losses]
+        step += num
+        examples_per_sec = num * config.batch_size / seconds
+        for s, value in zip(chunk_steps, chunk_losses):
+            if s % config.summary_every == 0 or s == total:
+                writer.scalars(s, {"loss": float(value)})
+        writer.scalars(step, {"learning_rate": optimizers.current_learning_rate(trainer.optimizer),
+                              "examples_per_sec": examples_per_sec})
+        bar.update(num)
+        bar.set_postfix(loss=f"{chunk_losses[-1]:.4f}", ex_s=f"{examples_per_sec:,.0f}")
+        evaluating = (config.eval_every and step % config.eval_every == 0) or step == total
+        if evaluating:
+            accuracy = {"accuracy/train": evaluate(trainer.model, data_sets.train).precision}
+            if data_sets.validation.num_examples:
+                accuracy["accuracy/validation"] = evaluate(trainer.model, data_sets.validation).precision
+            writer.scalars(step, accuracy)
+            writer.histograms(step, trainer.model, probe)
+        if step % config.checkpoint_every == 0 or step == total:
+            manager.save(checkpoint_number=step)
+    bar.close()
+    writer.flush()
+    if start >= total and manager.latest_checkpoint is None:
+        manager.save(checkpoint_number=step)
+
+    evaluations = {}
+    for name in ("train", "validation", "test"):
+        split = getattr(data_sets, name)
+        if split.num_examples:
+            say({"train": "Training Data Eval:", "validation": "Validation Data Eval:", "test": "Test Data Eval:"}[name])
+            evaluations[name] = evaluate(trainer.model, split)
+            say(f"  {evaluations[name]}")
+    writer.close()
+    return TrainResult(
+        steps=steps, losses=losses, final_step=step, evaluations=evaluations, run_dir=run_dir,
+        checkpoint_dir=ckpt_dir, checkpoint_path=tf.train.latest_checkpoint(ckpt_dir),
+        examples_per_sec=timed_examples / timed_seconds if timed_seconds else float("nan"),
+        seconds=time.perf_counter() - started, resumed_from=start, model=trainer.model)

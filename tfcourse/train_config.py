@@ -1,0 +1,71 @@
+"""What a training run depends on, without importing TensorFlow (so `tfcourse train --help`
+and flag errors answer instantly).
+"""
+
+import dataclasses
+import math
+import numbers
+import os
+import tempfile
+
+from tfcourse.errors import CourseError
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "cosine", "exponential")
+# Used when no rate is given: the tutorial's 0.01 for gradient descent; for Adam, 2e-3
+# decayed by a cosine over the run, the better of 1e-3/2e-3 measured on this MLP (docs/train.md).
+DEFAULT_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 0.002}
+DEFAULT_LOG_DIR = os.path.join(tempfile.gettempdir(), "tfcourse", "mnist", "logs")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a run depends on; `validate()` checks it with one-line CourseErrors.
+
+    Length: `max_steps` if given, else `epochs` passes over the training split.
+    """
+
+    hidden1: int = 128
+    hidden2: int = 32
+    batch_size: int = 100
+    optimizer: str = "adam"
+    learning_rate: float = 2e-3
+    lr_schedule: str = "cosine"
+    momentum: float = 0.9
+    max_steps: int | None = None
+    epochs: float | None = 10
+    seed: int = 0
+    deterministic: bool = True
+    steps_per_call: int = 50
+    xla: bool = False
+    log_dir: str = DEFAULT_LOG_DIR
+    run_name: str | None = None
+    resume: bool = False
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    checkpoint_dir: str | None = None
+    eval_every: int | None = None
+    summary_every: int = 10
+    write_summaries: bool = True
+
+    def validate(self):
+        for name in ("hidden1", "hidden2", "batch_size", "steps_per_call", "checkpoint_every",
+                     "keep_checkpoints", "summary_every", "max_steps", "eval_every"):
+            value = getattr(self, name)
+            if value is None and name in ("max_steps", "eval_every"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+                raise CourseError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_steps is None and (self.epochs is None or not self.epochs > 0):
+            raise CourseError(f"epochs must be > 0 (or give max_steps), got {self.epochs!r}")
+        if not isinstance(self.learning_rate, (int, float)) or not 0 < self.learning_rate < math.inf:
+            raise CourseError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise CourseError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr_schedule not in SCHEDULES:
+            raise CourseError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
+
+    def default_run_name(self):
+        """A name fixed by the hyperparameters, so --resume finds the same directory."""
+        return (f"mlp{self.hidden1}x{self.hidden2}-{self.optimizer}-lr{self.learning_rate:g}"
+                f"-b{self.batch_size}-seed{self.seed}")
