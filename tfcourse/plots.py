@@ -149,3 +149,37 @@ def plot_confusion_matrix(matrix, title="confusion matrix (rows: true digit, col
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def sync_vs_async_figure(rows, staleness):
+    """Synchronous vs asynchronous training side by side: steps/s, test precision, staleness.
+
+    Args:
+      rows: the two dicts `distribute.paramserver.sync_vs_async` returns (mode, steps_per_sec,
+        test_precision, ...), sync first.
+      staleness: int [steps], the asynchronous run's staleness of every update.
+    Returns:
+      the matplotlib Figure.
+    """
+    if len(rows) != 2 or len(staleness) == 0:
+        raise CourseError("sync_vs_async_figure needs the two rows of sync_vs_async and a non-empty staleness array")
+    fig, axes = new_figure((10, 2.8), 1, 3)
+    axes = list(axes.flat)
+    names = [row["mode"].split(" ")[0] for row in rows]
+    colors = ["tab:blue", "tab:orange"]
+    for ax, key, title in ((axes[0], "steps_per_sec", "updates per second"),
+                           (axes[1], "test_precision", "test precision @ 1")):
+        values = [row[key] for row in rows]
+        ax.bar(names, values, color=colors)
+        for x, value in enumerate(values):
+            ax.text(x, value, f"{value:.3g}", ha="center", va="bottom")
+        ax.set_title(title)
+    low = min(row["test_precision"] for row in rows)
+    axes[1].set_ylim(max(0.0, low - 0.1), 1.0)
+    counts = np.bincount(np.asarray(staleness, dtype=np.int64))
+    axes[2].bar(np.arange(len(counts)), counts, color=colors[1])
+    axes[2].set_xticks(np.arange(len(counts)))
+    axes[2].set_xlabel("staleness (updates missed)")
+    axes[2].set_title(f"async: {np.mean(staleness):.2f} on average")
+    fig.tight_layout()
+    return fig
