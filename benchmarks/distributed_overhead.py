@@ -10,18 +10,17 @@ One run measures, for the MNIST MLP (784-128-32-10, SGD 0.01, global batch 100):
      the gradients' shapes (104,938 floats, 420 KB) across the replicas, ms per step;
   3. the launcher's start-up overhead: wall time of `tfcourse launch -np 2 -- CMD` vs the
      same two workers started by hand with their TF_CONFIG, alternated over --rounds rounds,
-     medians compared, for two CMDs: `python -c pass` (the launcher's own machinery alone)
+     best times compared (the machine's load only ever adds time), for two CMDs: `python -c pass` (the launcher's own machinery alone)
      and a 20-step `tfcourse train --fake_data` (a real job, whose MultiWorkerMirrored
      rendezvous and TensorFlow start-up vary with the machine's load).
 
 Usage:
-    python benchmarks/distributed_overhead.py [--steps 1000] [--rounds 2] [--json out.json]
+    python benchmarks/distributed_overhead.py [--steps 500] [--rounds 2] [--json out.json]
 """
 
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,7 +102,7 @@ def throughput(steps):
 
 
 def launcher_overhead(rounds, job):
-    """Median wall seconds of the same 2-worker job, by hand vs `tfcourse launch -np 2`.
+    """Best wall seconds of the same 2-worker job, by hand vs `tfcourse launch -np 2`.
 
     job: "pass" (`python -c pass`) or "train" (a 20-step `tfcourse train --fake_data`).
     """
@@ -135,9 +134,11 @@ def launcher_overhead(rounds, job):
 
     hand, launcher = [], []
     for round_index in range(rounds):
-        hand.append(by_hand(f"hand{round_index}"))
-        launcher.append(launched(f"launch{round_index}"))
-    return {"job": job, "by_hand_s": statistics.median(hand), "launcher_s": statistics.median(launcher),
+        # Alternate who goes first, so neither always meets a warmer page cache or a quieter machine.
+        order = (by_hand, launched) if round_index % 2 == 0 else (launched, by_hand)
+        for run in order:
+            (hand if run is by_hand else launcher).append(run(f"{run.__name__}{round_index}"))
+    return {"job": job, "by_hand_s": min(hand), "launcher_s": min(launcher),
             "by_hand_all": hand, "launcher_all": launcher}
 
 
@@ -171,13 +172,15 @@ def report(rows, launch_times):
         difference = times["launcher_s"] - times["by_hand_s"]
         lines.append(f"  {jobs[times['job']]:<36} by hand {times['by_hand_s']:6.2f} s   tfcourse launch "
                      f"{times['launcher_s']:6.2f} s   difference {difference:+.2f} s "
-                     f"(median of {len(times['launcher_all'])})")
+                     f"(best of {len(times['launcher_all'])}; all: by hand "
+                     f"{', '.join(f'{t:.1f}' for t in times['by_hand_all'])}, launch "
+                     f"{', '.join(f'{t:.1f}' for t in times['launcher_all'])})")
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000, help="timed training steps per setup")
+    parser.add_argument("--steps", type=int, default=500, help="timed training steps per setup")
     parser.add_argument("--rounds", type=int, default=2, help="launcher vs by-hand rounds (0: skip)")
     parser.add_argument("--json", help="also write the numbers to this file")
     parser.add_argument("--role", choices=("single", "mirrored", "worker"), help=argparse.SUPPRESS)

@@ -172,10 +172,11 @@ def sync_vs_async_figure(rows, staleness):
         values = [row[key] for row in rows]
         ax.bar(names, values, color=colors)
         for x, value in enumerate(values):
-            ax.text(x, value, f"{value:.3g}", ha="center", va="bottom")
+            ax.text(x, value, f"{value:.4f}" if key == "test_precision" else f"{value:.0f}", ha="center", va="bottom")
         ax.set_title(title)
+    axes[0].set_ylim(0, 1.2 * max(row["steps_per_sec"] for row in rows))
     low = min(row["test_precision"] for row in rows)
-    axes[1].set_ylim(max(0.0, low - 0.1), 1.0)
+    axes[1].set_ylim(max(0.0, low - 0.1), 1.02)
     counts = np.bincount(np.asarray(staleness, dtype=np.int64))
     axes[2].bar(np.arange(len(counts)), counts, color=colors[1])
     axes[2].set_xticks(np.arange(len(counts)))

@@ -21,6 +21,7 @@ The coordinator feeds every step its batch, in the same order as the synchronous
 """
 
 import dataclasses
+import gc
 import time
 
 import numpy as np
@@ -164,6 +165,9 @@ def train_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, max
     batches = global_batches(data_sets.train.num_examples, batch_size, seed, max_steps)
     images, labels = data_sets.train.images, data_sets.train.labels.astype(np.int32)
     started = time.perf_counter()
+    # Functions of earlier runs that die after the eager context joins the cluster are
+    # "removed" on every remote task too, which logs gRPC errors: let them die first.
+    gc.collect()
     strategy, coordinator = make_ps_strategy(num_workers)
     with strategy.scope():
         model = mnist.MLP(hidden1, hidden2, seed=seed)
