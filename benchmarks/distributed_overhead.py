@@ -153,6 +153,7 @@ def report(rows, launch_times):
         lines.append(f"{names[row['role']]:<38}{row['replicas']:>9}{row['examples_per_sec']:>12,.0f}"
                      f"{row['step_ms']:>9.2f}{row['allreduce_ms']:>15.2f}"
                      f"{row['examples_per_sec'] / single['examples_per_sec']:>12.2f}x")
+    lines.append("(1 device: nothing to reduce; its all-reduce column is the timing loop's own cost)")
     lines.append("")
     lines.append(f"Why: one step of this MLP computes in ~{single['step_ms']:.1f} ms on one device, which already "
                  f"uses both cores (intra-op threads). Two replicas on the same 2 cores do not add compute; they add "
