@@ -137,3 +137,22 @@ class _Split:
 def test_make_dataset_rejects_misuse_when_built(build, message):
     with pytest.raises(CourseError, match=message):
         build()
+
+
+def test_train_on_a_truncated_data_file_exits_2_naming_it_before_any_training(tmp_path, capsys):
+    import shutil
+
+    from tfcourse import cli
+    from tfcourse.datasets import locate
+
+    data = tmp_path / "mnist"
+    data.mkdir()
+    for name in locate.FILES:
+        shutil.copy(locate.find_file(locate.CHECKOUT_DIR, name), data)
+    broken = data / (locate.TEST_LABELS + ".gz")
+    broken.write_bytes(broken.read_bytes()[:-100])
+    code = cli.main(["train", "--input_data_dir", str(data), "--log_dir", str(tmp_path / "logs"), "--no_progress"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"tfcourse train: error: {broken}: ")
+    assert not (tmp_path / "logs").exists()  # no run directory, no checkpoint: training never began
