@@ -156,3 +156,10 @@ def test_train_on_a_truncated_data_file_exits_2_naming_it_before_any_training(tm
     assert code == 2 and len(lines) == 1, lines
     assert lines[0].startswith(f"tfcourse train: error: {broken}: ")
     assert not (tmp_path / "logs").exists()  # no run directory, no checkpoint: training never began
+
+
+def test_negative_validation_size_is_refused():
+    from tfcourse.datasets import read_data_sets
+
+    with pytest.raises(ValueError, match="validation_size must be a non-negative integer, got -1"):
+        read_data_sets(fake_data=True, validation_size=-1)

@@ -115,7 +115,7 @@ def test_sigkill_of_a_training_worker_is_reported_and_the_restart_resumes(tmp_pa
 
     state = tmp_path / "mw" / "r" / "checkpoints" / "checkpoint"
     proc = subprocess.Popen([sys.executable, "-m", "tfcourse", "launch", "-np", "2", "--restarts", "1",
-                             "--timeout", "240", "--grace", "2", "--", "tfcourse", "train", *TRAIN_FLAGS,
+                             "--timeout", "240", "--grace", "0.5", "--", "tfcourse", "train", *TRAIN_FLAGS,
                              "--resume", "--log_dir", str(tmp_path / "mw")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
