@@ -44,3 +44,16 @@ def test_confusion_matrix_plot_writes_every_count():
     assert sorted(int(t.get_text()) for t in fig.axes[0].texts) == list(range(9))
     with pytest.raises(CourseError, match="square"):
         plots.plot_confusion_matrix(np.zeros((2, 3)))
+
+
+def test_sync_vs_async_figure_draws_rows_and_staleness_histogram():
+    rows = [dict(mode="sync (MirroredStrategy)", steps_per_sec=500.0, test_precision=0.95),
+            dict(mode="async (ParameterServerStrategy)", steps_per_sec=200.0, test_precision=0.94)]
+    fig = plots.sync_vs_async_figure(rows, np.array([0, 1, 1, 2, 0, 1]))
+    speed, precision, staleness = fig.axes
+    assert [p.get_height() for p in speed.patches] == [500.0, 200.0]
+    assert [p.get_height() for p in precision.patches] == [0.95, 0.94]
+    assert [p.get_height() for p in staleness.patches] == [2, 3, 1]
+    assert staleness.get_title() == "async: 0.83 on average"  # 5 / 6
+    with pytest.raises(CourseError, match="two rows"):
+        plots.sync_vs_async_figure(rows[:1], [0])
