@@ -76,6 +76,7 @@ def test_global_batches_follow_the_synchronous_trainer_order():
     (dict(num_workers=0), "num_workers must be a positive integer"),
     (dict(steps_per_call=True), "steps_per_call must be a positive integer"),
     (dict(learning_rate=-1.0), "learning_rate must be > 0"),
+    (dict(learning_rate="fast"), "learning_rate must be > 0"),
     (dict(update="adam"), "update must be one of assign_sub, read_assign"),
 ])
 def test_bad_arguments_say_what_was_expected(kwargs, message):

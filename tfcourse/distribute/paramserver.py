@@ -22,6 +22,7 @@ The coordinator feeds every step its batch, in the same order as the synchronous
 
 import dataclasses
 import gc
+import numbers
 import time
 
 import numpy as np
@@ -157,7 +158,8 @@ def train_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, max
     for name, value in (("num_workers", num_workers), ("batch_size", batch_size), ("max_steps", max_steps),
                         ("steps_per_call", steps_per_call)):
         _check_positive(name, value)
-    if not 0 < learning_rate < float("inf"):
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
+            or not 0 < learning_rate < float("inf"):
         raise CourseError(f"learning_rate must be > 0, got {learning_rate!r}")
     if update not in UPDATES:
         raise CourseError(f"update must be one of {', '.join(UPDATES)}, got {update!r}")
