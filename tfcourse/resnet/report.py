@@ -28,7 +28,8 @@ def plot_scaling(rows, path, title="ResNet-50 training throughput", reference=No
     """
     if not rows:
         raise CourseError("no scaling rows to plot")
-    figure, (throughput, efficiency) = plt.subplots(1, 2, figsize=(10, 4))
+    # With a reference series the labels get long: one legend under both panels instead.
+    figure, (throughput, efficiency) = plt.subplots(1, 2, figsize=(10, 5 if reference else 4))
     series = split_by_layout(rows, label)
     if reference:
         series.append(reference)
@@ -47,14 +48,24 @@ def plot_scaling(rows, path, title="ResNet-50 training throughput", reference=No
         axis.set_xticks(sorted({r["devices"] for _, d, _ in series for r in d}))
         axis.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axis.grid(alpha=0.3)
-        axis.legend()
+        if not reference:
+            axis.legend()
     throughput.set_ylabel("images / second")
     if log_images:
         throughput.set_yscale("log")
+        throughput.get_yaxis().set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
+        throughput.get_yaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        throughput.get_yaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
     efficiency.set_ylabel("parallel efficiency (%)")
     efficiency.set_ylim(min(50, *(100 * r["efficiency"] - 5 for _, d, _ in series for r in d)), 105)
     figure.suptitle(title)
-    figure.tight_layout()
+    if reference:
+        handles = dict(zip(*reversed(efficiency.get_legend_handles_labels())))
+        handles.update(zip(*reversed(throughput.get_legend_handles_labels())))
+        figure.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=9)
+        figure.tight_layout(rect=(0, 0.14, 1, 1))
+    else:
+        figure.tight_layout()
     figure.savefig(path, dpi=dpi)
     plt.close(figure)
     return path
