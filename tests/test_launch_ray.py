@@ -83,6 +83,21 @@ def test_a_wrong_trainer_flag_exits_2_before_ray_starts():
     assert "Ray Train" not in result.stderr
 
 
+def test_worker_failures_become_one_line_and_a_status():
+    ray_train = pytest.importorskip("ray.train")
+    from ray.exceptions import RayTaskError
+
+    try:
+        raise CourseError("--input_data_dir /nope does not exist")
+    except CourseError as e:
+        wrapped = RayTaskError("run_worker", "Traceback ...", e).as_instanceof_cause()  # as a worker's arrives
+    usage = ray_train.WorkerGroupError("snippet", {1: wrapped, 0: RuntimeError("collective aborted")})
+    assert raybackend.describe_failure(usage) == (2, "rank 1: --input_data_dir /nope does not exist")
+    crash = ray_train.WorkerGroupError("snippet", {1: RuntimeError("peer gone"), 0: ZeroDivisionError("division by zero")})
+    assert raybackend.describe_failure(crash) == (1, "rank 0: ZeroDivisionError: division by zero")
+    assert raybackend.describe_failure(ray_train.ControllerError(RuntimeError("controller died"))) == (1, "controller died")
+
+
 @pytest.mark.slow
 def test_two_ray_train_workers_run_the_trainer(tmp_path):
     pytest.importorskip("ray.train")

@@ -121,10 +121,19 @@ def run_worker(config):
     return outcome
 
 
+def quiet_state_api_warnings():
+    """Ray worker_process_setup_hook for the local cluster, which runs without a dashboard.
+
+    Without the dashboard (the `ray[train]` extra leaves it out) Ray's State API is absent,
+    and Ray Train's placement-group cleaner warns about that once a second for the whole run.
+    """
+    import logging
+
+    logging.getLogger("ray.train.v2._internal.execution.controller.placement_group_cleaner").setLevel(logging.ERROR)
+
+
 def _init(ray, address, num_workers):
     """Connects to `address` (or RAY_ADDRESS), else starts a small private local cluster."""
-    # Read by the driver: show every worker's lines, not "[repeated 3x across cluster]".
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     runtime_env = {"env_vars": dict(WORKER_ENV)}
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
@@ -139,8 +148,29 @@ def _init(ray, address, num_workers):
         os.environ.setdefault(name, "0")
     # A new cluster of its own ("local"), never one another user started on this machine.
     # One CPU slot per worker even on a smaller machine, like the local launcher's -np.
+    runtime_env["worker_process_setup_hook"] = f"{__name__}.quiet_state_api_warnings"
     ray.init(address="local", num_cpus=max(num_workers, os.cpu_count() or 1), include_dashboard=False,
              object_store_memory=OBJECT_STORE_BYTES, runtime_env=runtime_env, log_to_driver=True)
+
+
+def describe_failure(error):
+    """(exit status, one line) for Ray Train's TrainingFailedError.
+
+    Status 2 when a worker stopped on a tfcourse usage error (CourseError, as `tfcourse train`
+    itself would exit), else 1. The line names the first failing rank and its exception.
+    """
+    failures = getattr(error, "worker_failures", None) or {}
+    for rank, failure in sorted(failures.items()):
+        cause = getattr(failure, "cause", None) or failure  # RayTaskError wraps the worker's exception
+        if isinstance(cause, CourseError):
+            return 2, f"rank {rank}: {cause}"
+    if failures:
+        rank, failure = min(failures.items())
+        cause = getattr(failure, "cause", None) or failure
+        text = str(cause).strip().splitlines()
+        return 1, f"rank {rank}: {type(cause).__name__}: {text[-1] if text else ''}".rstrip(": ")
+    text = str(error).strip().splitlines()
+    return 1, text[-1] if text else type(error).__name__
 
 
 def launch_on_ray(command, num_workers, address=None, restarts=0, gpus=0, out=None):
@@ -165,6 +195,8 @@ def launch_on_ray(command, num_workers, address=None, restarts=0, gpus=0, out=No
     out = sys.stdout if out is None else out
     argv = trainer_argv(command)
     parse_train_args(argv)  # a flag mistake answers here, before the seconds Ray takes to start
+    # Read when ray is imported: show every worker's lines, not "[repeated 3x across cluster]".
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray = require_ray()
     from ray.train import FailureConfig, RunConfig, ScalingConfig
     from ray.train.tensorflow import TensorflowTrainer
@@ -183,9 +215,9 @@ def launch_on_ray(command, num_workers, address=None, restarts=0, gpus=0, out=No
         try:
             result = trainer.fit()
         except ray.train.TrainingFailedError as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            print(f"[launch] ray: training failed: {first}", file=out, flush=True)
-            return 1
+            status, line = describe_failure(e)
+            print(f"[launch] ray: training failed: {line}", file=out, flush=True)
+            return status
         chief = getattr(result, "return_value", None) or result.metrics or {}
         if chief.get("final_line"):
             print(chief["final_line"], file=out, flush=True)
