@@ -122,10 +122,11 @@ def run_worker(config):
 
 
 def quiet_state_api_warnings():
-    """Ray worker_process_setup_hook for the local cluster, which runs without a dashboard.
+    """Ray worker_process_setup_hook: no once-a-second warning when the State API is absent.
 
-    Without the dashboard (the `ray[train]` extra leaves it out) Ray's State API is absent,
-    and Ray Train's placement-group cleaner warns about that once a second for the whole run.
+    Without the dashboard (the `ray[train]` extra leaves it out, and so does our local
+    cluster) Ray's State API is absent, and Ray Train's placement-group cleaner warns about
+    that every second of the run; with a dashboard the warning never fires anyway.
     """
     import logging
 
@@ -134,10 +135,15 @@ def quiet_state_api_warnings():
 
 def _init(ray, address, num_workers):
     """Connects to `address` (or RAY_ADDRESS), else starts a small private local cluster."""
-    runtime_env = {"env_vars": dict(WORKER_ENV)}
+    runtime_env = {"env_vars": dict(WORKER_ENV), "worker_process_setup_hook": f"{__name__}.quiet_state_api_warnings"}
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
+        try:
+            ray.init(address=address, runtime_env=runtime_env, log_to_driver=True)
+        except ConnectionError as e:
+            raise CourseError(f"cannot reach the Ray cluster at {address} ({e}); expected a running cluster's "
+                              "ray://HOST:10001 or HOST:6379, and RAY_AUTH_MODE=token if it uses token "
+                              "authentication (Ray's default since 2.5x)") from None
         cpus = ray.cluster_resources().get("CPU", 0)
         if cpus < num_workers:
             print(f"[launch] ray: the cluster at {address} has {cpus:g} CPUs now; -np {num_workers} waits "
@@ -148,7 +154,6 @@ def _init(ray, address, num_workers):
         os.environ.setdefault(name, "0")
     # A new cluster of its own ("local"), never one another user started on this machine.
     # One CPU slot per worker even on a smaller machine, like the local launcher's -np.
-    runtime_env["worker_process_setup_hook"] = f"{__name__}.quiet_state_api_warnings"
     ray.init(address="local", num_cpus=max(num_workers, os.cpu_count() or 1), include_dashboard=False,
              object_store_memory=OBJECT_STORE_BYTES, runtime_env=runtime_env, log_to_driver=True)
 
