@@ -83,6 +83,18 @@ def test_a_wrong_trainer_flag_exits_2_before_ray_starts():
     assert "Ray Train" not in result.stderr
 
 
+def test_tee_passes_output_through_and_keeps_the_last_complete_line():
+    import io
+
+    sink = io.StringIO()
+    tee = raybackend._Tee(sink)
+    for piece in ["Test Data Eval:\n  Num", " examples: 10\n", "test precision@1 0.9", "100 after 5 steps\n", "\n"]:
+        tee.write(piece)
+    assert sink.getvalue().startswith("Test Data Eval:\n  Num examples: 10\ntest precision@1 0.9100")
+    assert tee.last_line == "test precision@1 0.9100 after 5 steps"
+    assert tee.getvalue() == sink.getvalue()  # anything else is the real stream's
+
+
 def test_worker_failures_become_one_line_and_a_status():
     ray_train = pytest.importorskip("ray.train")
     from ray.exceptions import RayTaskError

@@ -89,6 +89,9 @@ class _Tee:
     def flush(self):
         self.stream.flush()
 
+    def __getattr__(self, name):  # isatty, fileno, encoding ... of the real stream
+        return getattr(self.stream, name)
+
 
 def run_worker(config):
     """Ray Train's train_loop_per_worker: one `tfcourse train` under the TF_CONFIG Ray wrote.
@@ -102,8 +105,8 @@ def run_worker(config):
 
     # Ray sets it for the tf_keras package; tfcourse is written for Keras 3.
     os.environ.pop("TF_USE_LEGACY_KERAS", None)
-    task = json.loads(os.environ["TF_CONFIG"])["task"]
-    workers = json.loads(os.environ["TF_CONFIG"])["cluster"]["worker"]
+    tf_config = json.loads(os.environ["TF_CONFIG"])
+    task, workers = tf_config["task"], tf_config["cluster"]["worker"]
     rank = ray.train.get_context().get_world_rank()
     print(f"[ray rank {rank}] TF_CONFIG task {task['type']} {task['index']} of {len(workers)} "
           f"({workers[task['index']]})", flush=True)
@@ -143,7 +146,7 @@ def _init(ray, address, num_workers):
         except ConnectionError as e:
             raise CourseError(f"cannot reach the Ray cluster at {address} ({e}); expected a running cluster's "
                               "ray://HOST:10001 or HOST:6379, and RAY_AUTH_MODE=token if it uses token "
-                              "authentication (Ray's default since 2.5x)") from None
+                              "authentication (Ray 2.60's default)") from None
         cpus = ray.cluster_resources().get("CPU", 0)
         if cpus < num_workers:
             print(f"[launch] ray: the cluster at {address} has {cpus:g} CPUs now; -np {num_workers} waits "
