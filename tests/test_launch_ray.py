@@ -135,8 +135,11 @@ def test_two_ray_train_workers_run_the_trainer(tmp_path):
     both = out + err
     assert process.returncode == 0, both[-4000:]
     # Ray Train wrote a two-worker TF_CONFIG for each worker, and each ran the trainer.
-    for rank in (0, 1):
-        assert f"[ray rank {rank}] TF_CONFIG task worker {rank} of 2 " in both, both[-4000:]
+    addresses = re.findall(r"\[ray rank (\d)\] TF_CONFIG task worker (\d) of 2 \(([\d.]+):(\d+)\)", both)
+    assert sorted(rank for rank, _, _, _ in addresses) == ["0", "1"], both[-4000:]
+    assert all(rank == index for rank, index, _, _ in addresses)
+    # Ray Train writes the node's routable IP (not 127.0.0.1): one host, two ports.
+    assert len({host for _, _, host, _ in addresses}) == 1 and len({port for _, _, _, port in addresses}) == 2
     assert both.count("MultiWorkerMirroredStrategy with cluster_spec") >= 2
     # The driver prints the chief's final line itself, unprefixed, then the launcher's summary.
     lines = out.splitlines()
