@@ -11,6 +11,7 @@ EPILOG = """examples:
   tfcourse launch -np 2 -- tfcourse train --max_steps 200 --train_dir /tmp/mw
   tfcourse launch -np 2 --restarts 3 --timeout 600 -- tfcourse train --train_dir /tmp/mw
   tfcourse launch --emit slurm -np 8 -npernode 4 --gpus 1 -- tfcourse train --train_dir /shared/run1
+  tfcourse launch --backend ray --address ray://head:10001 -np 4 -- tfcourse train --log_dir /shared/mw
   tfcourse launch --emit k8s -np 4 --image me/tfcourse:1 --pvc runs -- tfcourse train --train_dir /train
 """
 
@@ -29,6 +30,10 @@ def configure(parser):
                         help="seconds the others get to stop by themselves when one ends (default 10)")
     parser.add_argument("--chief", action="store_true", help="task 0 is a separate 'chief' task, not worker 0")
     parser.add_argument("--ports", type=port_list, default=None, help="comma-separated ports (default: free ones)")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="local: processes on 127.0.0.1 (default); ray: Ray Train workers on a Ray cluster")
+    parser.add_argument("--address", default=None,
+                        help="--backend ray: the Ray cluster (default $RAY_ADDRESS, else a new local one)")
     parser.add_argument("--emit", choices=["slurm", "k8s"], default=None,
                         help="print a job file for a cluster instead of running locally")
     parser.add_argument("--output", "-o", default=None, help="write the emitted job file here instead of stdout")
@@ -63,6 +68,18 @@ def _from_slurm(args, command):
     os.execvpe(argv[0], argv, env)
 
 
+def _run_on_ray(args, command):
+    from tfcourse.distribute import raybackend
+    from tfcourse.errors import CourseError
+
+    given = {"-npernode": args.npernode is not None, "--timeout": args.timeout is not None,
+             "--chief": args.chief, "--ports": args.ports is not None}
+    local_only = [flag for flag, was_given in given.items() if was_given]
+    if local_only:
+        raise CourseError(f"{', '.join(local_only)}: only for --backend local (Ray places and starts the workers)")
+    return raybackend.launch_on_ray(command, args.num_workers, args.address, args.restarts, args.gpus)
+
+
 def run(args):
     import sys
 
@@ -73,6 +90,8 @@ def run(args):
         return _from_slurm(args, command)
     if args.num_workers is None:
         raise CourseError("-np N is required (number of worker processes)")
+    if args.emit and args.backend == "ray":
+        raise CourseError("--emit writes a job file for Slurm or Kubernetes; leave out --backend ray")
     if args.emit:
         from tfcourse.distribute import jobfiles
 
@@ -89,6 +108,10 @@ def run(args):
         else:
             sys.stdout.write(text)
         return 0
+    if args.backend == "ray":
+        return _run_on_ray(args, command)
+    if args.address:
+        raise CourseError("--address is for --backend ray")
     from tfcourse.distribute.launch import launch
 
     result = launch(command, args.num_workers, args.npernode, args.restarts, args.timeout, args.chief,
