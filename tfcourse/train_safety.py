@@ -1,0 +1,113 @@
+"""What keeps a training run from losing work: Ctrl-C, divergence, and preemption.
+
+  * Ctrl-C (SIGINT): the first one asks the loop to stop at the end of the current
+    compiled call; the trainer then saves a checkpoint at that step and raises
+    TrainingInterrupted (a KeyboardInterrupt, so the CLI exits 130). A second Ctrl-C
+    interrupts at once, without saving.
+  * Divergence: a NaN/Inf loss stops training with a CourseError naming the first bad
+    step, before anything is saved, so the last good checkpoint stays the latest.
+  * Preemption under MultiWorkerMirroredStrategy: PreemptionCheckpointHandler turns a
+    SIGTERM to any worker into a save by every worker at one agreed step, then exit 42.
+"""
+
+import signal
+import sys
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+from tfcourse.distribute.launch import PREEMPTED_EXIT_CODE
+from tfcourse.errors import CourseError
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training after saving; `.step` and `.checkpoint` say where it is."""
+
+    def __init__(self, step, checkpoint):
+        super().__init__(f"interrupted at step {step}; saved {checkpoint}; resume with resume=True (--resume)")
+        self.step = step
+        self.checkpoint = checkpoint
+
+
+class StopOnInterrupt:
+    """Context manager: while inside, the first SIGINT only sets `.requested`.
+
+    Signal handlers can only be set from the main thread; elsewhere (a training thread)
+    Ctrl-C keeps its default behaviour.
+    """
+
+    def __init__(self, enabled=True):
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: saving a checkpoint after the current steps (Ctrl-C again to quit without saving)",
+              file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        if self.enabled:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def check_losses(steps, losses, kept):
+    """Raises CourseError at the first non-finite loss.
+
+    Args:
+      steps: the global step of each loss, e.g. [51, ..., 100].
+      losses: float32 numpy [len(steps)], one compiled call's losses.
+      kept: path of the last checkpoint (None when there is none), named in the message.
+    """
+    bad = ~np.isfinite(losses)
+    if bad.any():
+        first = int(np.argmax(bad))
+        where = f"the last good checkpoint {kept} is kept" if kept else "no checkpoint was written"
+        raise CourseError(f"loss became {losses[first]} at step {steps[first]}: training diverged and stopped; "
+                          f"{where}; lower the learning rate")
+
+
+def weights_finite(model):
+    """True when every trainable variable of `model` is finite (checked before each save)."""
+    return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables]))
+
+
+def is_multi_worker(strategy):
+    """True under MultiWorkerMirroredStrategy with more than one worker."""
+    resolver = getattr(strategy.extended, "_cluster_resolver", None) or getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return False
+    return sum(len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1
+
+
+def preemption_handler(strategy, manager, step, say=print):
+    """A PreemptionCheckpointHandler saving through `manager`, exiting with code 42.
+
+    Call it after the checkpoint is restored: the handler counts its run() calls from the
+    value its own variable had in that checkpoint, and every worker must count alike. On
+    the chief `manager` writes the shared checkpoint directory; on the others it must
+    write a throwaway folder (every worker takes part in the save, only one copy is kept).
+    """
+
+    def exit_fn():
+        say(f"preempted: every worker saved at step {int(step.numpy())}; exiting with code {PREEMPTED_EXIT_CODE} "
+            "so that the launcher or scheduler restarts the job, which resumes there")
+        sys.stdout.flush()
+        sys.exit(PREEMPTED_EXIT_CODE)
+
+    def save_fn():
+        # Named by the training step like every other save (the handler's default would
+        # number it by the checkpoint's save counter).
+        manager.save(checkpoint_number=int(step.numpy()))
+
+    config = tf.distribute.experimental.TerminationConfig(exit_fn=exit_fn, save_fn=save_fn)
+    return tf.distribute.experimental.PreemptionCheckpointHandler(
+        strategy.cluster_resolver, manager, termination_config=config)
