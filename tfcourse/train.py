@@ -245,11 +245,13 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
     start = int(trainer.step.numpy())
     total = trainer.total_steps
     # Under MultiWorkerMirroredStrategy a SIGTERM to any worker becomes a save by all at one
-    # agreed step. The handler agrees on a count of handler.run() calls, so each compiled
-    # multi-step call below stays one run() call: the default path keeps no per-step Python,
-    # and every worker makes the same calls because _next_stop is a function of the step.
-    # A preempted job then saves within two calls (<= 2 * steps_per_call steps), well
-    # inside the tens of seconds a scheduler gives between SIGTERM and SIGKILL.
+    # agreed step. The handler agrees on a count of handler.run() calls, not on steps, so
+    # each compiled multi-step call below stays one run() call (every worker makes the same
+    # calls: _next_stop is a function of the step). TensorFlow's docs suggest one step per
+    # run() call; measured here with 2 workers of this MLP (batch 64, 2 busy cores), one
+    # step per call ran 90 steps/s, 10 per call 121 and 50 per call 178. A preempted job
+    # saves within two calls (<= 2 * steps_per_call steps; about 5 s from SIGTERM to exit
+    # here), well inside the tens of seconds a scheduler leaves before its SIGKILL.
     handler = (train_safety.preemption_handler(trainer.strategy, manager, trainer.step, say)
                if train_safety.is_multi_worker(trainer.strategy) else None)
     run_steps = trainer.train_steps if handler is None else functools.partial(handler.run, trainer.train_steps)
