@@ -281,3 +281,19 @@ def test_a_launcher_restart_resumes_even_without_the_resume_flag(data_sets, tmp_
     monkeypatch.setenv("TFCOURSE_ATTEMPT", "1")
     again = train.train(data_sets, _config(tmp_path, max_steps=30), progress=False, verbose=False)
     assert again.resumed_from == 20 and again.steps == list(range(21, 31))
+
+
+def test_a_checkpoint_dir_outside_the_run_is_locked_too_and_a_refusal_keeps_nothing_locked(data_sets, tmp_path):
+    shared = tmp_path / "shared-checkpoints"
+    with run_lock.RunLock(shared):
+        with pytest.raises(CourseError, match=rf"{shared} is in use by another training run \(pid {os.getpid()}\)"):
+            train.train(data_sets, _config(tmp_path, checkpoint_dir=str(shared)), progress=False, verbose=False)
+    with run_lock.RunLock(tmp_path / "run"):  # the run dir's lock was given back
+        pass
+
+
+def test_an_unwritable_log_dir_is_one_clear_error(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(CourseError, match=r"^cannot write the run directory .*/file/run: Not a directory; "
+                                          r"choose a writable --log_dir$"):
+        run_lock.RunLock(tmp_path / "file" / "run")

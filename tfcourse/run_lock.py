@@ -27,8 +27,12 @@ class RunLock:
         self.directory = str(directory)
         self.path = os.path.join(self.directory, LOCK_NAME)
         self._fd = None
-        os.makedirs(self.directory, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise CourseError(f"cannot write the run directory {self.directory}: {e.strerror}; "
+                              "choose a writable --log_dir") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:

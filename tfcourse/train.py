@@ -181,7 +181,11 @@ def _lock_and_clean(run_dir, ckpt_dir, resume, say):
     """
     locks = [run_lock.RunLock(run_dir)]
     if os.path.relpath(os.path.abspath(ckpt_dir), os.path.abspath(run_dir)).startswith(".."):
-        locks.append(run_lock.RunLock(ckpt_dir))
+        try:
+            locks.append(run_lock.RunLock(ckpt_dir))
+        except CourseError:
+            locks[0].release()
+            raise
     if not resume:
         # Like the tutorial (which cleared log_dir): a fresh run must not mix with an old
         # one. The lock file stays: deleting it would let a third run lock a new inode.
