@@ -10,7 +10,6 @@ all go through the same code.
 """
 
 import dataclasses
-import functools
 import os
 import shutil
 import tempfile
@@ -258,7 +257,7 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
     # here), well inside the tens of seconds a scheduler leaves before its SIGKILL.
     handler = (train_safety.preemption_handler(trainer.strategy, manager, trainer.step, say)
                if train_safety.is_multi_worker(trainer.strategy) else None)
-    run_steps = trainer.train_steps if handler is None else functools.partial(handler.run, trainer.train_steps)
+    run_steps = trainer.train_steps if handler is None else train_safety.preemptible(handler, trainer.train_steps)
     writer = summaries.Summaries(run_dir, enabled=chief and config.write_summaries)
     probe = data_sets.validation.images[:1000] if data_sets.validation.num_examples else data_sets.test.images[:1000]
     if restored:

@@ -16,6 +16,7 @@ import threading
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.util import deprecation
 
 from tfcourse.distribute.launch import PREEMPTED_EXIT_CODE
 from tfcourse.errors import CourseError
@@ -111,3 +112,16 @@ def preemption_handler(strategy, manager, step, say=print):
     config = tf.distribute.experimental.TerminationConfig(exit_fn=exit_fn, save_fn=save_fn)
     return tf.distribute.experimental.PreemptionCheckpointHandler(
         strategy.cluster_resolver, manager, termination_config=config)
+
+
+def preemptible(handler, train_steps):
+    """`train_steps(iterator, num_steps)` run through `handler.run` (positional arguments:
+    the docstring's args= form fails), with the deprecation note TensorFlow prints about
+    the handler's own use of total_run_calls hushed: it is not the student's to act on.
+    """
+
+    def run(iterator, num_steps):
+        with deprecation.silence():
+            return handler.run(train_steps, iterator, num_steps)
+
+    return run
