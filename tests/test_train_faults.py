@@ -297,3 +297,17 @@ def test_an_unwritable_log_dir_is_one_clear_error(tmp_path):
     with pytest.raises(CourseError, match=r"^cannot write the run directory .*/file/run: Not a directory; "
                                           r"choose a writable --log_dir$"):
         run_lock.RunLock(tmp_path / "file" / "run")
+
+
+def test_the_pre_save_check_sees_a_single_non_finite_weight():
+    from tfcourse import mnist, train_safety
+
+    model = mnist.MLP(8, 4, seed=0)
+    assert train_safety.weights_finite(model)
+    for bad in (np.nan, np.inf):
+        values = model.hidden2.biases.numpy()
+        values[3] = bad
+        model.hidden2.biases.assign(values)
+        assert not train_safety.weights_finite(model)
+        model.hidden2.biases.assign(np.zeros_like(values))
+        assert train_safety.weights_finite(model)
