@@ -7,21 +7,17 @@ processes is measured, and the scaling model predicts the 2-worker efficiency fr
 
     PYTHONPATH=$PWD python benchmarks/resnet_cpu_scaling.py [--steps 20] [--repeats 1] [--out-dir DIR]
 
-Prints the scaling table, the measured efficiencies and the prediction; writes results.jsonl
-and scaling.png into --out-dir (default: a new temporary directory).
+Prints the scaling table, the measured efficiencies and the prediction; appends to
+results.jsonl (the benchmark runs) and allreduce.jsonl (the all-reduce fit) and writes
+scaling.png in --out-dir (default: a new temporary directory).
 """
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 
-from tfcourse.resnet import allreduce, model as resnet_model, predict, report, scaling
-from tfcourse.resnet.results import read_results
-
-CONFIGURATIONS = {"1 replica": ["--replicas", "1"], "2 replicas (1 process)": ["--replicas", "2"],
-                  "2 workers (2 processes)": ["--workers", "2"]}
+from tfcourse.resnet import allreduce, bench, model as resnet_model, predict, report, scaling
+from tfcourse.resnet.results import append_result, read_results
 
 
 def main():
@@ -35,15 +31,8 @@ def main():
     out_dir = args.out_dir or tempfile.mkdtemp(prefix="resnet_cpu_scaling_")
     os.makedirs(out_dir, exist_ok=True)
     results_path = os.path.join(out_dir, "results.jsonl")
-    for repeat in range(args.repeats):
-        for name, extra in CONFIGURATIONS.items():
-            command = [sys.executable, "-m", "tfcourse", "bench", "resnet50", "--small", "--no-progress",
-                       "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-                       "--warmup", str(args.warmup), "--output", results_path, *extra]
-            run = subprocess.run(command, capture_output=True, text=True)
-            if run.returncode != 0:
-                sys.exit(f"{name} failed: {run.stderr[-1500:]}")
-            print(f"[{repeat + 1}/{args.repeats}] {name}: {run.stdout.strip()}", flush=True)
+    config = bench.BenchConfig(model="small", batch_size=args.batch_size, steps=args.steps, warmup=args.warmup)
+    bench.run_cpu_layouts(config, args.repeats, output=results_path, printer=lambda line: print(line, flush=True))
     rows = scaling.scaling_table(read_results(results_path))
     print()
     print(scaling.format_table(rows, title=f"small ResNet, CPU ({os.cpu_count()} cores), "
@@ -51,6 +40,7 @@ def main():
     chart = report.plot_scaling(rows, os.path.join(out_dir, "scaling.png"), title="small ResNet on this CPU")
 
     measured = allreduce.measure_allreduce_bandwidth(2, sizes_mb=(0.25, 1, 4, 16), iterations=5)
+    append_result(os.path.join(out_dir, "allreduce.jsonl"), dict(measured, benchmark="allreduce"))
     print(f"\nring all-reduce, 2 local workers: {measured['bandwidth_gbit_per_s']:.2f} Gbit/s, "
           f"latency {1e6 * measured['latency_s']:.0f} us")
     single = max((r for r in read_results(results_path) if r["replicas"] == 1), key=lambda r: r["images_per_sec"])

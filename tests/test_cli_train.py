@@ -9,18 +9,18 @@ TFCOURSE = [sys.executable, "-m", "tfcourse", "train"]
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--max_steps", "0"], "argument --max_steps/--max-steps: expected a positive int, got '0'"),
-    (["--max-steps", "-4"], "expected a positive int, got '-4'"),
+    (["--max_steps", "0"], "argument --max_steps/--max-steps: expected a positive integer, got '0'"),
+    (["--max-steps", "-4"], "expected a positive integer, got '-4'"),
     (["--learning_rate", "0"], "argument --learning_rate/--learning-rate: expected a positive float, got '0'"),
     (["--learning-rate", "-0.1"], "expected a positive float, got '-0.1'"),
     (["--learning_rate", "nan"], "expected a positive float, got 'nan'"),
     (["--learning_rate", "inf"], "expected a positive float, got 'inf'"),
-    (["--hidden1", "0"], "argument --hidden1: expected a positive int, got '0'"),
-    (["--hidden2", "x"], "argument --hidden2: expected a positive int, got 'x'"),
-    (["--batch_size", "0"], "expected a positive int, got '0'"),
+    (["--hidden1", "0"], "argument --hidden1: expected a positive integer, got '0'"),
+    (["--hidden2", "x"], "argument --hidden2: expected a positive integer, got 'x'"),
+    (["--batch_size", "0"], "expected a positive integer, got '0'"),
     (["--epochs", "0"], "argument --epochs: expected a positive float, got '0'"),
     (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice: 'rmsprop'"),
-    (["--checkpoint_every", "0"], "expected a positive int, got '0'"),
+    (["--checkpoint_every", "0"], "expected a positive integer, got '0'"),
 ])
 def test_bad_flags_exit_2_with_one_line(args, message):
     out = subprocess.run(TFCOURSE + args, capture_output=True, text=True, timeout=60)

@@ -29,11 +29,14 @@ def test_read_scalars_reads_tf2_and_tf1_summaries(tmp_path):
     steps, values = events.read_scalars(tmp_path / "v1")["xent"]
     np.testing.assert_array_equal(steps, [0, 10])
     np.testing.assert_allclose(values, [0.0, 1.0])
+    assert events.histogram_tags(tmp_path / "train") == ["weights"]
+    assert events.histogram_tags(tmp_path / "v1") == [] and events.traced_graph_ops(tmp_path / "train") == {}
 
 
 def test_missing_event_files_is_a_course_error(tmp_path):
-    with pytest.raises(CourseError, match="no event files"):
-        events.read_scalars(tmp_path)
+    for read in (events.read_scalars, events.histogram_tags, events.traced_graph_ops):
+        with pytest.raises(CourseError, match="no event files"):
+            read(tmp_path)
     with pytest.raises(CourseError, match="no such log directory"):
         events.list_runs(tmp_path / "absent")
 

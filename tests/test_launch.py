@@ -131,7 +131,7 @@ def test_port_in_use_is_a_clear_error_and_free_ports_are_distinct():
 @pytest.mark.parametrize("argv, message", [
     (["launch", "--", "true"], "-np N is required"),
     (["launch", "-np", "2"], "no command given"),
-    (["launch", "-np", "0", "--", "true"], "-np must be a positive integer"),
+    (["launch", "-np", "0", "--", "true"], "argument -np/--np: expected a positive integer, got '0'"),
     (["launch", "-np", "2", "-npernode", "3", "--", "true"], "-npernode must be between 1 and -np"),
 ])
 def test_cli_misuse_exits_2_with_one_line(argv, message):

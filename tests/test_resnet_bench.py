@@ -109,3 +109,20 @@ def test_bad_config_and_results_file(tmp_path):
     bad.write_text('{"images_per_sec": 1}\nnot json\n')
     with pytest.raises(CourseError, match="bad.jsonl:2"):
         bench.read_results(bad)
+
+
+def test_run_fresh_process_splits_the_cpu_a_started_tensorflow_cannot():
+    # This pytest process may already hold TensorFlow with one CPU device; a fresh one splits it.
+    config = bench.BenchConfig(model="small", image_size=16, batch_size=8, replicas=2, steps=2, warmup=1,
+                               device="cpu")
+    result = bench.run_fresh_process(config)
+    _check_result(result, replicas=2, workers=1, batch=8, steps=2, warmup=1)
+    assert result["strategy"] == "MirroredStrategy" and result["device"] == "CPU"
+
+
+def test_run_cpu_layouts_checks_repeats():
+    config = bench.BenchConfig(model="small", steps=1, warmup=0)
+    for repeats in (0, 1.5, True):
+        with pytest.raises(CourseError, match="repeats"):
+            bench.run_cpu_layouts(config, repeats)
+    assert list(bench.CPU_LAYOUTS.values()) == [(1, 1), (2, 1), (1, 2)]

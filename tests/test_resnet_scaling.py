@@ -70,3 +70,27 @@ def test_options_table_ratios_and_published_reference():
     assert scaling.published_reference("Tesla V100-SXM2-16GB") == ("V100", 1270.0)
     assert scaling.published_reference("NVIDIA A100-SXM4-40GB") == ("A100", 2375.0)
     assert scaling.published_reference("some CPU") is None
+
+
+def test_two_layouts_of_one_device_count_are_two_lines(tmp_path):
+    rows = scaling.scaling_table([_result(1, 100.0), _result(2, 150.0), _result(2, 120.0, workers=2)])
+    series = report.split_by_layout(rows, "measured")
+    assert [(name, [r["layout"] for r in data]) for name, data, _ in series] == [
+        ("measured, one process", ["1x1", "1x2"]), ("measured, worker processes", ["1x1", "2x1"])]
+    assert [name for name, _, _ in report.split_by_layout(scaling.talk_table(), "talk")] == ["talk"]
+    path = report.plot_scaling(rows, tmp_path / "both.png", reference=("talk", scaling.talk_table(), "k^--"),
+                               log_images=True, dpi=60)
+    assert matplotlib.image.imread(path).shape[:2] == (300, 600)  # taller: the shared legend goes below
+
+
+def test_results_table_shows_totals_per_replica_and_spread():
+    from tfcourse.resnet import results
+
+    run = _result(2, 150.0, workers=2, images_per_sec_per_replica=75.0, step_time_mean_s=0.4267,
+                  step_time_std_s=0.0123, step_time_min_s=0.41, step_time_max_s=0.455)
+    lines = results.format_results([run]).splitlines()
+    assert lines[0].split()[:3] == ["model", "precision", "xla"]
+    assert lines[2].split() == ["small", "float32", "off", "CPU", "2x1", "32", "150.0", "75.0",
+                                "426.7", "+-", "12.3", "410..455"]
+    with pytest.raises(CourseError, match="no results"):
+        results.format_results([])

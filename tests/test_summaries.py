@@ -1,7 +1,8 @@
-"""TensorBoard output read back from the event files: tags, steps, values, the traced graph."""
+"""The trainer's TensorBoard output read back from the event files (tfcourse.events):
+tags, steps, values, the traced graph."""
 
 import pytest
-from tfcourse import summaries, train
+from tfcourse import events, train
 from fake_splits import small_data_sets
 
 
@@ -11,29 +12,30 @@ def run(tmp_path_factory):
                                eval_every=30, lr_schedule="cosine", learning_rate=0.01,
                                log_dir=str(tmp_path_factory.mktemp("logs")), run_name="tb")
     result = train.train(small_data_sets(), config, progress=False, verbose=False)
-    return result, summaries.read_events(result.run_dir)
+    return result, (events.read_scalars(result.run_dir), events.histogram_tags(result.run_dir),
+                    events.traced_graph_ops(result.run_dir))
 
 
 def test_loss_scalars_are_the_logged_losses_at_every_summary_step(run):
     result, (scalars, _, _) = run
     assert result.run_dir.endswith("/tb")
-    steps = [step for step, _ in scalars["loss"]]
-    assert steps == [10, 20, 30, 40, 50, 60]
+    steps, values = scalars["loss"]
+    assert steps.tolist() == [10, 20, 30, 40, 50, 60]
     by_step = dict(zip(result.steps, result.losses))
-    for step, value in scalars["loss"]:
+    for step, value in zip(steps, values):
         assert value == pytest.approx(by_step[step], rel=1e-7)
 
 
 def test_learning_rate_examples_per_sec_and_accuracy(run):
     result, (scalars, _, _) = run
-    rates = dict(scalars["learning_rate"])
+    rates = dict(zip(*scalars["learning_rate"]))
     assert sorted(rates) == [15, 30, 45, 60]
     assert rates[30] == pytest.approx(0.005, rel=1e-4) and rates[60] == pytest.approx(0.0, abs=1e-9)
-    assert all(value > 0 for _, value in scalars["examples_per_sec"])
-    assert [step for step, _ in scalars["accuracy/validation"]] == [30, 60]
-    assert [step for step, _ in scalars["accuracy/train"]] == [30, 60]
-    assert scalars["accuracy/validation"][-1][1] == pytest.approx(result.evaluations["validation"].precision)
-    assert scalars["accuracy/train"][-1][1] == pytest.approx(result.evaluations["train"].precision)
+    assert all(value > 0 for value in scalars["examples_per_sec"][1])
+    assert scalars["accuracy/validation"][0].tolist() == [30, 60]
+    assert scalars["accuracy/train"][0].tolist() == [30, 60]
+    assert scalars["accuracy/validation"][1][-1] == pytest.approx(result.evaluations["validation"].precision)
+    assert scalars["accuracy/train"][1][-1] == pytest.approx(result.evaluations["train"].precision)
 
 
 def test_histograms_of_weights_and_activations(run):

@@ -48,6 +48,8 @@ def initial_weights(hidden1_units, hidden2_units, seed=0):
     Returns:
       {"hidden1/weights": float32 [784, h1], "hidden1/biases": float32 [h1], ...}.
     """
+    hidden1_units = _check_units("hidden1_units", hidden1_units)
+    hidden2_units = _check_units("hidden2_units", hidden2_units)
     values = {}
     for index, (name, (fan_in, fan_out)) in enumerate(layer_shapes(hidden1_units, hidden2_units).items()):
         weights = tf.random.stateless_truncated_normal(
@@ -82,6 +84,20 @@ def check_images(images):
         )
 
 
+def check_weights(weights, hidden1_units, hidden2_units):
+    """Raises CourseError unless `weights` has every layer's weights and biases in the right shape."""
+    for name, (fan_in, fan_out) in layer_shapes(hidden1_units, hidden2_units).items():
+        for kind, expected in (("weights", [fan_in, fan_out]), ("biases", [fan_out])):
+            key = f"{name}/{kind}"
+            if key not in weights:
+                raise CourseError(f"weights has no {key!r}; expected the keys of initial_weights(): "
+                                  f"{', '.join(f'{n}/weights, {n}/biases' for n in LAYER_NAMES)}")
+            shape = list(np.shape(weights[key]))
+            if shape != expected:
+                raise CourseError(f"weights[{key!r}] has shape {shape}, expected {expected} "
+                                  f"for hidden1_units={hidden1_units}, hidden2_units={hidden2_units}")
+
+
 class MLP(tf.Module):
     """The tutorial's network: 784 -> hidden1 (ReLU) -> hidden2 (ReLU) -> 10 logits.
 
@@ -98,6 +114,7 @@ class MLP(tf.Module):
         self.hidden2_units = _check_units("hidden2_units", hidden2_units)
         if weights is None:
             weights = initial_weights(self.hidden1_units, self.hidden2_units, seed)
+        check_weights(weights, self.hidden1_units, self.hidden2_units)
         self.hidden1 = Dense(weights["hidden1/weights"], weights["hidden1/biases"], "hidden1")
         self.hidden2 = Dense(weights["hidden2/weights"], weights["hidden2/biases"], "hidden2")
         self.softmax_linear = Dense(weights["softmax_linear/weights"], weights["softmax_linear/biases"],
@@ -126,13 +143,38 @@ class MLP(tf.Module):
                 for name in LAYER_NAMES for kind in ("weights", "biases")}
 
 
-def _check_labels(labels):
-    """Checks label values when they are known now (eager); inside a graph it cannot."""
+def _static_shape(tensor):
+    """The shape as a list (None where unknown), or None when the rank is unknown."""
+    shape = tensor.shape if hasattr(tensor, "shape") else np.shape(tensor)
+    shape = tf.TensorShape(shape)
+    return None if shape.rank is None else shape.as_list()
+
+
+def check_labels(labels, logits=None):
+    """Raises CourseError unless `labels` is an integer [batch] vector of class ids 0..9.
+
+    Dtype and shape are checked always (inside tf.function that happens once, while
+    tracing); the values only when they are known now (eager), so a compiled training
+    step pays nothing per step. With `logits`, they must be [batch, 10] of the same batch.
+    """
+    dtype = tf.as_dtype(labels.dtype) if hasattr(labels, "dtype") else tf.as_dtype(np.asarray(labels).dtype)
+    if not dtype.is_integer:
+        raise CourseError(f"labels must be integer class ids 0..{NUM_CLASSES - 1} (e.g. int32), got dtype "
+                          f"{dtype.name}; pass one_hot=False to read_data_sets")
+    shape = _static_shape(labels)
+    if shape is not None and len(shape) != 1:
+        raise CourseError(f"labels must be a [batch] vector of class ids, got shape {shape}")
+    if logits is not None:
+        logits_shape = _static_shape(logits)
+        if logits_shape is not None and (len(logits_shape) != 2 or logits_shape[1] not in (None, NUM_CLASSES)):
+            raise CourseError(f"logits must be [batch, {NUM_CLASSES}], got shape {logits_shape}")
+        if None not in (shape, logits_shape) and None not in (shape[0], logits_shape[0]) \
+                and shape[0] != logits_shape[0]:
+            raise CourseError(f"labels hold {shape[0]} examples but logits {logits_shape[0]}; "
+                              "expected one label per row of logits")
     if tf.is_symbolic_tensor(labels):
         return
     values = np.asarray(labels)
-    if values.ndim != 1:
-        raise CourseError(f"labels must be a [batch] vector of class ids, got shape {list(values.shape)}")
     if values.size and (values.min() < 0 or values.max() >= NUM_CLASSES):
         raise CourseError(f"labels must lie in 0..{NUM_CLASSES - 1}, got values {values.min()}..{values.max()}")
 
@@ -146,7 +188,7 @@ def per_example_loss(logits, labels):
     Returns:
       float32 [batch]. Distribution strategies average this over the global batch.
     """
-    _check_labels(labels)
+    check_labels(labels, logits)
     one_hot = tf.one_hot(tf.cast(labels, tf.int32), NUM_CLASSES, dtype=logits.dtype)
     return tf.nn.softmax_cross_entropy_with_logits(labels=one_hot, logits=logits)
 
@@ -165,6 +207,6 @@ def evaluation(logits, labels):
     Returns:
       int32 scalar; precision@1 = evaluation(...) / batch.
     """
-    _check_labels(labels)
+    check_labels(labels, logits)
     correct = tf.math.in_top_k(tf.cast(labels, tf.int32), logits, 1)
     return tf.reduce_sum(tf.cast(correct, tf.int32))

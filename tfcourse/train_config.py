@@ -15,7 +15,9 @@ SCHEDULES = ("constant", "cosine", "exponential")
 # Used when no rate is given: the tutorial's 0.01 for gradient descent; for Adam, 2e-3
 # decayed by a cosine over the run, the better of 1e-3/2e-3 measured on this MLP (docs/train.md).
 DEFAULT_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 0.002}
-DEFAULT_LOG_DIR = os.path.join(tempfile.gettempdir(), "tfcourse", "mnist", "logs")
+# Not <tmp>/tfcourse: a folder of the package's name in the working directory would shadow the
+# package for `python -m tfcourse` started from <tmp>.
+DEFAULT_LOG_DIR = os.path.join(tempfile.gettempdir(), "tfcourse-runs", "mnist", "logs")
 
 
 @dataclasses.dataclass

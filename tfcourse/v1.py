@@ -15,13 +15,31 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse import mnist
+from tfcourse.errors import CourseError
 from tfcourse.mnist import IMAGE_PIXELS
 
 v1 = tf.compat.v1
 
 
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise CourseError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_learning_rate(learning_rate):
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
+            or not 0 < learning_rate < math.inf:
+        raise CourseError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
+
+
 def placeholder_inputs(batch_size):
-    """Placeholders for one batch: images float32 [batch_size, 784], labels int32 [batch_size]."""
+    """Placeholders for one batch: images float32 [batch_size, 784], labels int32 [batch_size].
+
+    batch_size: a positive int, or None for a batch of any size.
+    """
+    if batch_size is not None:
+        _check_positive_int("batch_size", batch_size)
     images_placeholder = v1.placeholder(tf.float32, shape=(batch_size, IMAGE_PIXELS), name="images")
     labels_placeholder = v1.placeholder(tf.int32, shape=(batch_size,), name="labels")
     return images_placeholder, labels_placeholder
@@ -46,7 +64,11 @@ def inference(images, hidden1_units, hidden2_units, weights=None, seed=0):
     Returns:
       logits: float32 [batch, 10].
     """
-    shapes = mnist.layer_shapes(hidden1_units, hidden2_units)
+    mnist.check_images(images)
+    shapes = mnist.layer_shapes(_check_positive_int("hidden1_units", hidden1_units),
+                                _check_positive_int("hidden2_units", hidden2_units))
+    if weights is not None:
+        mnist.check_weights(weights, hidden1_units, hidden2_units)
 
     def layer(index, name, inputs, activation):
         fan_in, fan_out = shapes[name]
@@ -78,6 +100,7 @@ def training(loss, learning_rate):
     Returns:
       train_op: the op to pass to sess.run to take one step.
     """
+    _check_learning_rate(learning_rate)
     v1.summary.scalar("loss", loss)
     optimizer = v1.train.GradientDescentOptimizer(learning_rate)
     global_step = v1.Variable(0, name="global_step", trainable=False)
@@ -97,6 +120,9 @@ def do_eval(sess, eval_correct, images_pl, labels_pl, data_set, printer=print):
       precision@1 as a float.
     """
     batch_size = int(images_pl.shape[0])
+    if data_set.num_examples < batch_size:
+        raise CourseError(f"the split has {data_set.num_examples} examples, fewer than one batch of {batch_size}; "
+                          "expected batch_size <= the split's num_examples")
     steps_per_epoch = data_set.num_examples // batch_size
     num_examples = steps_per_epoch * batch_size
     true_count = sum(sess.run(eval_correct, feed_dict=fill_feed_dict(data_set, images_pl, labels_pl))
@@ -123,6 +149,14 @@ def run_training(data_sets, log_dir, hidden1_units=128, hidden2_units=32, batch_
     Returns:
       {"losses": [float per step], "checkpoint": path, "precision": {"train":..., "validation":..., "test":...}}.
     """
+    _check_positive_int("max_steps", max_steps)
+    _check_positive_int("batch_size", batch_size)
+    _check_learning_rate(learning_rate)
+    for name in ("train", "validation", "test"):
+        num_examples = getattr(data_sets, name).num_examples
+        # An empty split is simply not evaluated; a non-empty one needs a whole batch.
+        if num_examples and batch_size > num_examples:
+            raise CourseError(f"batch_size {batch_size} is larger than the {name} split ({num_examples} examples)")
     os.makedirs(log_dir, exist_ok=True)
     with tf.Graph().as_default():
         ops = build_graph(batch_size, hidden1_units, hidden2_units, learning_rate, seed=seed)
@@ -145,6 +179,8 @@ def run_training(data_sets, log_dir, hidden1_units=128, hidden2_units=32, batch_
                 if (step + 1) % 1000 == 0 or step + 1 == max_steps:
                     checkpoint = saver.save(sess, os.path.join(log_dir, "model.ckpt"), global_step=step)
                     for name in ("train", "validation", "test"):
+                        if not getattr(data_sets, name).num_examples:
+                            continue  # validation_size=0: nothing to evaluate
                         printer(f"{name.capitalize()} Data Eval:")
                         precision[name] = do_eval(sess, ops["eval_correct"], ops["images"], ops["labels"],
                                                   getattr(data_sets, name), printer)

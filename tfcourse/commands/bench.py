@@ -10,27 +10,11 @@ import argparse
 import json
 import sys
 
+from tfcourse.commands.args import non_negative_int, positive_float, positive_int, seed
+
 HELP = "ResNet-50 images/sec benchmark, all-reduce bandwidth, scaling tables and charts"
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
-
-def _positive(text):
-    return _integer(text, 1)
-
-
-def _non_negative(text):
-    return _integer(text, 0)
-
-
-def _integer(text, lowest):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < lowest:
-        raise argparse.ArgumentTypeError(f"expected an integer >= {lowest}, got {value}")
-    return value
 
 
 def configure(parser):
@@ -38,30 +22,30 @@ def configure(parser):
 
     resnet = benchmarks.add_parser("resnet50", help="training images/sec on synthetic ImageNet-shaped data")
     resnet.add_argument("--small", action="store_true", help="the small CPU/CI variant (32x32, 2 stages)")
-    resnet.add_argument("--batch-size", type=_positive, default=None,
+    resnet.add_argument("--batch-size", type=positive_int, default=None,
                         help="images per replica per step (default 64; 32 with --small)")
     resnet.add_argument("--precision", choices=PRECISIONS, default="float32")
     resnet.add_argument("--xla", action=argparse.BooleanOptionalAction, default=False,
                         help="compile the step with XLA (jit_compile)")
-    resnet.add_argument("--replicas", type=_positive, default=1,
+    resnet.add_argument("--replicas", type=positive_int, default=1,
                         help="replicas in this process: GPUs, or logical CPU devices")
-    resnet.add_argument("--workers", type=_positive, default=1,
+    resnet.add_argument("--workers", type=positive_int, default=1,
                         help="start this many local worker processes (MultiWorkerMirroredStrategy, TF_CONFIG)")
     resnet.add_argument("--strategy", choices=("auto", "one-device", "mirrored", "multiworker"), default="auto",
                         help="multiworker: join the cluster in TF_CONFIG (set by `tfcourse launch`)")
     resnet.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
-    resnet.add_argument("--steps", type=_positive, default=50, help="timed steps")
-    resnet.add_argument("--warmup", type=_non_negative, default=5, help="untimed steps first (compile, autotune)")
-    resnet.add_argument("--image-size", type=_positive, default=None)
-    resnet.add_argument("--num-classes", type=_positive, default=None)
-    resnet.add_argument("--seed", type=_non_negative, default=0)
+    resnet.add_argument("--steps", type=positive_int, default=50, help="timed steps")
+    resnet.add_argument("--warmup", type=non_negative_int, default=5, help="untimed steps first (compile, autotune)")
+    resnet.add_argument("--image-size", type=positive_int, default=None)
+    resnet.add_argument("--num-classes", type=positive_int, default=None)
+    resnet.add_argument("--seed", type=seed, default=0)
     resnet.add_argument("--output", default=None, help="append the result as a JSON line to this file")
     resnet.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     allreduce = benchmarks.add_parser("allreduce", help="ring all-reduce bandwidth across local worker processes")
-    allreduce.add_argument("--workers", type=_positive, default=2)
-    allreduce.add_argument("--sizes-mb", type=float, nargs="+", default=[0.25, 1, 4, 16, 64])
-    allreduce.add_argument("--iterations", type=_positive, default=10)
+    allreduce.add_argument("--workers", type=positive_int, default=2)
+    allreduce.add_argument("--sizes-mb", type=positive_float, nargs="+", default=[0.25, 1, 4, 16, 64])
+    allreduce.add_argument("--iterations", type=positive_int, default=10)
     allreduce.add_argument("--output", default=None, help="append the result as a JSON line to this file")
 
     report = benchmarks.add_parser("report", help="speedup/efficiency table (and chart) from results")

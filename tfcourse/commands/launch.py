@@ -2,44 +2,45 @@
 
 import argparse
 
+from tfcourse.commands.args import (non_negative_float, non_negative_int, port_list, positive_float,
+                                    positive_int, server_port)
+
 HELP = "start N workers with their TF_CONFIG on 127.0.0.1 (or emit a Slurm/Kubernetes job)"
 
 EPILOG = """examples:
   tfcourse launch -np 2 -- tfcourse train --max_steps 200 --train_dir /tmp/mw
   tfcourse launch -np 2 --restarts 3 --timeout 600 -- tfcourse train --train_dir /tmp/mw
   tfcourse launch --emit slurm -np 8 -npernode 4 --gpus 1 -- tfcourse train --train_dir /shared/run1
+  tfcourse launch --backend ray --address ray://head:10001 -np 4 -- tfcourse train --log_dir /shared/mw
   tfcourse launch --emit k8s -np 4 --image me/tfcourse:1 --pvc runs -- tfcourse train --train_dir /train
 """
-
-
-def _ports(text):
-    try:
-        return [int(p) for p in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated port numbers, got {text!r}") from None
 
 
 def configure(parser):
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
-    parser.add_argument("-np", "--np", dest="num_workers", type=int, default=None,
+    parser.add_argument("-np", "--np", dest="num_workers", type=positive_int, default=None,
                         help="number of worker processes, the chief included (Horovod's -np)")
-    parser.add_argument("-npernode", "--npernode", dest="npernode", type=int, default=None,
+    parser.add_argument("-npernode", "--npernode", dest="npernode", type=positive_int, default=None,
                         help="processes per host (Horovod's -npernode; default: all on one host)")
-    parser.add_argument("--restarts", type=int, default=0,
+    parser.add_argument("--restarts", type=non_negative_int, default=0,
                         help="relaunch the job up to N times after a failure; it resumes from its checkpoint")
-    parser.add_argument("--timeout", type=float, default=None, help="stop every worker after S seconds (exit 124)")
-    parser.add_argument("--grace", type=float, default=10.0,
+    parser.add_argument("--timeout", type=positive_float, default=None, help="stop every worker after S seconds (exit 124)")
+    parser.add_argument("--grace", type=non_negative_float, default=10.0,
                         help="seconds the others get to stop by themselves when one ends (default 10)")
     parser.add_argument("--chief", action="store_true", help="task 0 is a separate 'chief' task, not worker 0")
-    parser.add_argument("--ports", type=_ports, default=None, help="comma-separated ports (default: free ones)")
+    parser.add_argument("--ports", type=port_list, default=None, help="comma-separated ports (default: free ones)")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="local: processes on 127.0.0.1 (default); ray: Ray Train workers on a Ray cluster")
+    parser.add_argument("--address", default=None,
+                        help="--backend ray: the Ray cluster (default $RAY_ADDRESS, else a new local one)")
     parser.add_argument("--emit", choices=["slurm", "k8s"], default=None,
                         help="print a job file for a cluster instead of running locally")
     parser.add_argument("--output", "-o", default=None, help="write the emitted job file here instead of stdout")
-    parser.add_argument("--gpus", type=int, default=0, help="GPUs per worker in emitted job files (default 0)")
+    parser.add_argument("--gpus", type=non_negative_int, default=0, help="GPUs per worker in emitted job files (default 0)")
     parser.add_argument("--image", default="tfcourse:latest", help="container image for --emit k8s")
     parser.add_argument("--pvc", default=None, help="PersistentVolumeClaim mounted at /train for --emit k8s")
-    parser.add_argument("--port-base", type=int, default=8888, help="first port on each Slurm node")
+    parser.add_argument("--port-base", type=server_port, default=8888, help="first port on each Slurm node")
     parser.add_argument("--from-slurm", action="store_true",
                         help="inside an srun task: write TF_CONFIG from the Slurm environment, then run")
     parser.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="-- then the command every worker runs")
@@ -67,6 +68,18 @@ def _from_slurm(args, command):
     os.execvpe(argv[0], argv, env)
 
 
+def _run_on_ray(args, command):
+    from tfcourse.distribute import raybackend
+    from tfcourse.errors import CourseError
+
+    given = {"-npernode": args.npernode is not None, "--timeout": args.timeout is not None,
+             "--chief": args.chief, "--ports": args.ports is not None}
+    local_only = [flag for flag, was_given in given.items() if was_given]
+    if local_only:
+        raise CourseError(f"{', '.join(local_only)}: only for --backend local (Ray places and starts the workers)")
+    return raybackend.launch_on_ray(command, args.num_workers, args.address, args.restarts, args.gpus)
+
+
 def run(args):
     import sys
 
@@ -77,6 +90,8 @@ def run(args):
         return _from_slurm(args, command)
     if args.num_workers is None:
         raise CourseError("-np N is required (number of worker processes)")
+    if args.emit and args.backend == "ray":
+        raise CourseError("--emit writes a job file for Slurm or Kubernetes; leave out --backend ray")
     if args.emit:
         from tfcourse.distribute import jobfiles
 
@@ -93,6 +108,10 @@ def run(args):
         else:
             sys.stdout.write(text)
         return 0
+    if args.backend == "ray":
+        return _run_on_ray(args, command)
+    if args.address:
+        raise CourseError("--address is for --backend ray")
     from tfcourse.distribute.launch import launch
 
     result = launch(command, args.num_workers, args.npernode, args.restarts, args.timeout, args.chief,

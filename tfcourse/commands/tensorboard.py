@@ -1,5 +1,7 @@
 """tfcourse tensorboard: serve a training run's event files on 127.0.0.1."""
 
+from tfcourse.commands.args import port
+
 HELP = "serve TensorBoard for a log directory (bound to 127.0.0.1 unless --host says otherwise)"
 
 
@@ -7,7 +9,7 @@ def configure(parser):
     parser.add_argument("--logdir", "--log_dir", "--log-dir", dest="logdir", required=True,
                         help="directory holding one sub-directory of event files per run "
                              "(the --log_dir given to `tfcourse train`)")
-    parser.add_argument("--port", type=int, default=6006,
+    parser.add_argument("--port", type=port, default=6006,
                         help="port to listen on; 0 picks a free one (default: 6006)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to bind (default: 127.0.0.1, this machine only; "
@@ -24,8 +26,6 @@ def run(args):
     if not os.path.isdir(args.logdir):
         raise CourseError(f"log directory {args.logdir!r} does not exist; expected the --log_dir "
                           "a `tfcourse train` run wrote to")
-    if not 0 <= args.port <= 65535:
-        raise CourseError(f"--port must be in 0..65535 (0 = pick a free one), got {args.port}")
     try:
         server = tensorboard_server.start(args.logdir, host=args.host, port=args.port)
     except RuntimeError as e:

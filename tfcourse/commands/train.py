@@ -1,22 +1,8 @@
 """tfcourse train: the MNIST tutorial's fully_connected_feed, on the TF2 trainer."""
 
+from tfcourse.commands.args import positive_float, positive_int, seed
+
 HELP = "train the MNIST two-hidden-layer network (the tutorial's fully_connected_feed)"
-
-
-def _positive(kind):
-    import argparse
-    import math
-
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not 0 < value < math.inf:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        return value
-
-    return parse
 
 
 def configure(parser):
@@ -24,36 +10,36 @@ def configure(parser):
 
     defaults = TrainConfig()
     add = parser.add_argument
-    add("--learning_rate", "--learning-rate", type=_positive(float), default=None,
+    add("--learning_rate", "--learning-rate", type=positive_float, default=None,
         help="initial learning rate (default: 0.002 for adam, 0.01 for sgd/momentum as in the tutorial)")
-    add("--max_steps", "--max-steps", type=_positive(int), default=None,
+    add("--max_steps", "--max-steps", type=positive_int, default=None,
         help="number of steps to run (overrides --epochs)")
-    add("--epochs", type=_positive(float), default=defaults.epochs,
+    add("--epochs", type=positive_float, default=defaults.epochs,
         help=f"passes over the training split when --max_steps is not given (default {defaults.epochs})")
-    add("--hidden1", type=_positive(int), default=defaults.hidden1, help="units in hidden layer 1")
-    add("--hidden2", type=_positive(int), default=defaults.hidden2, help="units in hidden layer 2")
-    add("--batch_size", "--batch-size", type=_positive(int), default=defaults.batch_size,
+    add("--hidden1", type=positive_int, default=defaults.hidden1, help="units in hidden layer 1")
+    add("--hidden2", type=positive_int, default=defaults.hidden2, help="units in hidden layer 2")
+    add("--batch_size", "--batch-size", type=positive_int, default=defaults.batch_size,
         help="examples per step (global, split over replicas)")
     add("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer, help="sgd is the tutorial's GradientDescent")
     add("--lr_schedule", "--lr-schedule", choices=SCHEDULES, default=defaults.lr_schedule,
         help=f"learning-rate schedule over the run (default {defaults.lr_schedule}; "
              "the tutorial's is constant)")
-    add("--seed", type=int, default=defaults.seed, help="seeds weights and data order")
+    add("--seed", type=seed, default=defaults.seed, help="seeds weights and data order")
     add("--input_data_dir", "--input-data-dir", default=None,
         help="MNIST directory (default: $TFCOURSE_DATA_DIR, then the shipped data/mnist)")
     add("--log_dir", "--log-dir", default=DEFAULT_LOG_DIR, help="TensorBoard runs and checkpoints go here")
     add("--run_name", "--run-name", default=None, help="subdirectory of --log_dir (default: from the flags)")
     add("--fake_data", "--fake-data", action="store_true", help="synthetic data instead of MNIST files")
     add("--resume", action="store_true", help="continue from the run's latest checkpoint")
-    add("--checkpoint_every", "--checkpoint-every", type=_positive(int), default=defaults.checkpoint_every,
+    add("--checkpoint_every", "--checkpoint-every", type=positive_int, default=defaults.checkpoint_every,
         help="save a checkpoint every N steps (and at the end)")
-    add("--keep_checkpoints", "--keep-checkpoints", type=_positive(int), default=defaults.keep_checkpoints,
+    add("--keep_checkpoints", "--keep-checkpoints", type=positive_int, default=defaults.keep_checkpoints,
         help="how many recent checkpoints to keep")
-    add("--steps_per_call", "--steps-per-call", type=_positive(int), default=defaults.steps_per_call,
+    add("--steps_per_call", "--steps-per-call", type=positive_int, default=defaults.steps_per_call,
         help="training steps per compiled call (fewer Python round trips)")
     add("--xla", action="store_true", help="jit-compile the training step with XLA")
     add("--no_progress", "--no-progress", action="store_true", help="no progress bar")
-    add("--replicas", type=_positive(int), default=None,
+    add("--replicas", type=positive_int, default=None,
         help="synchronous replicas in this process: N GPUs, else N logical CPUs (MirroredStrategy); "
              "under TF_CONFIG (tfcourse launch) every worker is a replica instead")
 

@@ -29,6 +29,29 @@ def dense_to_one_hot(labels, num_classes=NUM_CLASSES):
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 
+def check_images_and_labels(images, labels):
+    """Raises DataError unless images [N, 28, 28] / [N, 784] and labels [N] 0..9 (or [N, 10]) fit together.
+
+    images: uint8 (0..255) or float (already scaled); labels: integer class ids, or
+    one-hot float rows. The O(N) range check runs once per split, never per batch.
+    """
+    if images.ndim < 2 or int(np.prod(images.shape[1:])) != IMAGE_PIXELS:
+        raise DataError(f"images must be [N, {IMAGE_SIZE}, {IMAGE_SIZE}] or [N, {IMAGE_PIXELS}], "
+                        f"got shape {list(images.shape)}")
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+        raise DataError(f"images must be uint8 (0..255) or float (scaled to [0, 1]), got dtype {images.dtype}")
+    if labels.ndim == 0 or labels.shape[0] != images.shape[0]:
+        count = labels.shape[0] if labels.ndim else "a scalar of"
+        raise DataError(f"{images.shape[0]} images but {count} labels: counts must match")
+    if labels.ndim == 2 and labels.shape[1] == NUM_CLASSES and np.issubdtype(labels.dtype, np.floating):
+        return  # one-hot rows
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"labels must be [N] integer class ids 0..{NUM_CLASSES - 1} (or [N, {NUM_CLASSES}] "
+                        f"one-hot floats), got shape {list(labels.shape)} dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise DataError(f"labels must lie in 0..{NUM_CLASSES - 1}, got {labels.min()}..{labels.max()}")
+
+
 class DataSet:
     """One split: images [N, 784] float32 in [0, 1] and labels [N] uint8 (or [N, 10] one-hot).
 
@@ -40,14 +63,15 @@ class DataSet:
     def __init__(self, images, labels, seed=0, one_hot=False, reshape=True, dtype=np.float32):
         images = np.asarray(images)
         labels = np.asarray(labels)
-        if images.shape[0] != labels.shape[0]:
-            raise DataError(f"{images.shape[0]} images but {labels.shape[0]} labels: counts must match")
+        check_images_and_labels(images, labels)
         if reshape and images.ndim == 3:
             # Explicit width: -1 cannot be inferred for an empty split (validation_size=0).
             images = images.reshape(images.shape[0], int(np.prod(images.shape[1:])))
         if dtype == np.float32 and images.dtype == np.uint8:
             # Multiply by a float32 reciprocal: one pass, float32 result, no float64 temporary.
             images = np.multiply(images, np.float32(1.0 / 255.0), dtype=np.float32)
+        elif dtype == np.float32 and images.dtype != np.float32:
+            images = images.astype(np.float32)
         if one_hot and labels.ndim == 1:
             labels = dense_to_one_hot(labels)
         self._images = images

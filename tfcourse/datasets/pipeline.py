@@ -14,6 +14,7 @@ short batch (needed where every replica must see the same batch shape).
 import numpy as np
 import tensorflow as tf
 
+from tfcourse.datasets.mnist import IMAGE_PIXELS
 from tfcourse.errors import CourseError
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -24,6 +25,25 @@ def _check_batch_size(batch_size, num_examples):
         raise CourseError(f"batch_size must be a positive integer, got {batch_size!r}")
     if batch_size > num_examples:
         raise CourseError(f"batch_size {batch_size} is larger than the split ({num_examples} examples)")
+
+
+def _check_positive_or_none(name, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0):
+        raise CourseError(f"{name} must be a positive integer (or None), got {value!r}")
+
+
+def check_split(data_set, batch_size):
+    """Raises CourseError unless `data_set` holds images [N, 784] float32 and N labels, N >= batch_size.
+
+    Runs once in Python when a pipeline is built: nothing is added to the per-batch work.
+    """
+    images, labels = data_set.images, data_set.labels
+    if np.ndim(images) != 2 or images.shape[1] != IMAGE_PIXELS or images.dtype != np.float32:
+        raise CourseError(f"images must be [N, {IMAGE_PIXELS}] float32 (read_data_sets gives that), "
+                          f"got shape {list(np.shape(images))} dtype {images.dtype}")
+    if np.ndim(labels) == 0 or len(labels) != images.shape[0]:
+        raise CourseError(f"{images.shape[0]} images but {np.size(labels)} labels: counts must match")
+    _check_batch_size(batch_size, int(images.shape[0]))
 
 
 def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_remainder=True,
@@ -42,8 +62,10 @@ def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_r
     Returns:
       A tf.data.Dataset, prefetched.
     """
+    check_split(data_set, batch_size)
+    _check_positive_or_none("epochs", epochs)
+    _check_positive_or_none("batches_per_element", batches_per_element)
     num_examples = int(data_set.images.shape[0])
-    _check_batch_size(batch_size, num_examples)
     images = tf.constant(data_set.images)
     labels = tf.cast(tf.constant(data_set.labels), labels_dtype) if np.ndim(data_set.labels) == 1 \
         else tf.constant(data_set.labels)
@@ -76,8 +98,7 @@ def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_r
 def textbook_pipeline(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_remainder=True,
                       shuffle_buffer=10000):
     """The canonical per-example pipeline, kept for teaching and as the benchmark baseline."""
-    num_examples = int(data_set.images.shape[0])
-    _check_batch_size(batch_size, num_examples)
+    check_split(data_set, batch_size)
     dataset = tf.data.Dataset.from_tensor_slices(
         (data_set.images, data_set.labels.astype(np.int32) if data_set.labels.ndim == 1 else data_set.labels))
     dataset = dataset.cache()

@@ -39,6 +39,32 @@ PREEMPTED_EXIT_CODE = 42  # what the trainer exits with after a coordinated pree
 LaunchResult = collections.namedtuple("LaunchResult", "returncode attempts failures")
 
 
+class _Terminated(Exception):
+    """The launcher itself got SIGTERM or SIGHUP (a scheduler's stop, a closed terminal)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_stop_signal(signum, frame):
+    # Ignore repeats, so a second SIGTERM cannot interrupt the teardown the first one started.
+    signal.signal(signum, signal.SIG_IGN)
+    raise _Terminated(signum)
+
+
+def _catch_stop_signals():
+    """Turns SIGTERM/SIGHUP into _Terminated; returns the handlers to put back.
+
+    Workers run in their own sessions (so one worker's group can be signalled alone) and
+    therefore do not get the launcher's signals: without this, `kill <launcher>` or a
+    batch system's stop would leave every worker running.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, _on_stop_signal) for signum in (signal.SIGTERM, signal.SIGHUP)}
+
+
 def free_ports(count, host=HOST):
     """`count` distinct TCP ports that were free on `host` a moment ago.
 
@@ -268,16 +294,28 @@ def launch(command, num_workers, npernode=None, restarts=0, timeout=None, chief_
     out = sys.stdout if out is None else out
     lock = threading.Lock()
     failures = []
-    for attempt in range(restarts + 1):
-        if attempt and ports is not None:
-            check_ports_free(ports)
-        code, failure = _run_once(argv, num_workers, npernode, chief_task, ports, timeout, grace,
-                                  kill_after, attempt, out, lock, env)
-        if failure is None:
-            return LaunchResult(code, attempt + 1, failures)
-        failures.append(f"attempt {attempt}: {failure}")
-        if code == 124 or attempt == restarts:
-            return LaunchResult(code, attempt + 1, failures)
-        with lock:
-            out.write(f"[launch] restarting ({attempt + 1} of {restarts}); the trainer resumes from its last checkpoint\n")
+    previous_handlers = _catch_stop_signals()
+    attempt = 0
+    try:
+        for attempt in range(restarts + 1):
+            if attempt and ports is not None:
+                check_ports_free(ports)
+            code, failure = _run_once(argv, num_workers, npernode, chief_task, ports, timeout, grace,
+                                      kill_after, attempt, out, lock, env)
+            if failure is None:
+                return LaunchResult(code, attempt + 1, failures)
+            failures.append(f"attempt {attempt}: {failure}")
+            if code == 124 or attempt == restarts:
+                return LaunchResult(code, attempt + 1, failures)
+            with lock:
+                out.write(f"[launch] restarting ({attempt + 1} of {restarts}); "
+                          "the trainer resumes from its last checkpoint\n")
+    except _Terminated as stop:
+        # _run_once's `finally` has already stopped every task of the attempt.
+        name = signal.Signals(stop.signum).name
+        failures.append(f"attempt {attempt}: the launcher got {name}; every task was stopped")
+        return LaunchResult(128 + stop.signum, attempt + 1, failures)
+    finally:
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
     return LaunchResult(code, restarts + 1, failures)

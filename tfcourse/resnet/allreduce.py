@@ -80,8 +80,11 @@ def _worker(sizes_mb, iterations, warmup):
 
 
 def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterations=10, warmup=2,
-                                timeout_s=180):
+                                timeout_s=180, hide_gpus=True):
     """Starts `num_workers` local worker processes and measures the RING all-reduce.
+
+    hide_gpus: the workers see no GPU, so on a GPU machine they neither fight over one
+    device's memory nor add device copies: what is timed is the gRPC transport between processes.
 
     Returns:
       dict: "workers", "implementation", "rows" (bytes, seconds_mean/min/std, algbw and busbw
@@ -93,7 +96,8 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
         raise CourseError("sizes_mb needs at least two sizes to separate latency from bandwidth")
     argv = ["-m", "tfcourse.resnet.allreduce", "--sizes-mb", *map(str, sizes_mb),
             "--iterations", str(iterations), "--warmup", str(warmup)]
-    outputs = localcluster.run_local_workers(argv, num_workers, timeout_s=timeout_s)
+    env = {"CUDA_VISIBLE_DEVICES": "-1"} if hide_gpus else None
+    outputs = localcluster.run_local_workers(argv, num_workers, timeout_s=timeout_s, extra_env=env)
     lines = [line for line in outputs[0].splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:
         raise CourseError("the chief worker printed no all-reduce result")

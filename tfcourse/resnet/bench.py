@@ -9,7 +9,9 @@ with the options, hardware and versions, so runs from different machines can be 
 
 import dataclasses
 import datetime
+import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -159,12 +161,71 @@ def run_local_workers(config, num_workers, progress=False, timeout_s=600):
     (worker 0) records the result. Here the workers are started on 127.0.0.1.
     Returns the chief's result dict.
     """
-    import os
-    import tempfile
-
     from tfcourse.resnet import localcluster
 
-    argv = ["-m", "tfcourse", "bench", "resnet50", "--strategy", "multiworker",
+    argv = _cli_argv(dataclasses.replace(config, strategy="multiworker"), progress)
+    # MultiWorkerMirroredStrategy takes every GPU it sees; CPU workers on a GPU machine must see none.
+    env = {"CUDA_VISIBLE_DEVICES": "-1"} if config.device == "cpu" else None
+    with tempfile.TemporaryDirectory() as directory:
+        output = os.path.join(directory, "result.jsonl")
+        localcluster.run_local_workers(argv + ["--output", output], num_workers, timeout_s=timeout_s,
+                                       extra_env=env)
+        return read_results(output)[-1]
+
+
+def run_fresh_process(config, timeout_s=600):
+    """Runs `config` in a new Python process and returns its result dict.
+
+    TensorFlow fixes its device list when its runtime starts, so a process (a notebook
+    kernel) that has already used TensorFlow cannot split its CPU into logical replicas
+    any more; a fresh `tfcourse bench resnet50` process can.
+    """
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as directory:
+        output = os.path.join(directory, "result.jsonl")
+        run = subprocess.run([sys.executable, *_cli_argv(config, progress=False), "--output", output],
+                             capture_output=True, text=True, timeout=timeout_s)
+        if run.returncode != 0:
+            raise CourseError(f"benchmark process exited with status {run.returncode}: {run.stderr[-800:]}")
+        return read_results(output)[-1]
+
+
+# The layouts of 2 replicas one machine offers without a second device: (replicas per
+# process, processes). Logical CPU devices share the cores one replica already used.
+CPU_LAYOUTS = {"1 replica": (1, 1), "2 replicas (1 process)": (2, 1), "2 workers (2 processes)": (1, 2)}
+
+
+def run_cpu_layouts(config, repeats=1, output=None, printer=None):
+    """Runs `config` (on the CPU) in each of CPU_LAYOUTS, `repeats` rounds interleaved.
+
+    Every run is a fresh process (TensorFlow fixes its devices at start-up). Interleaving
+    spreads background load over all layouts alike; scaling.scaling_table then keeps each
+    layout's best run, the one least disturbed by other work on the machine.
+    Args:
+      output: append every result to this JSON-lines file, if given.
+      printer: called with one line per finished run, if given (e.g. print).
+    Returns:
+      list of result dicts, in the order run.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise CourseError(f"repeats must be an integer >= 1, got {repeats!r}")
+    results = []
+    for repeat in range(repeats):
+        for name, (replicas, processes) in CPU_LAYOUTS.items():
+            layout = dataclasses.replace(config, replicas=replicas, device="cpu")
+            result = run_local_workers(layout, processes) if processes > 1 else run_fresh_process(layout)
+            if output:
+                append_result(output, result)
+            if printer:
+                printer(f"[{repeat + 1}/{repeats}] {name}: {summary_line(result)}")
+            results.append(result)
+    return results
+
+
+def _cli_argv(config, progress):
+    """`python` arguments that run `config` through `tfcourse bench resnet50`."""
+    argv = ["-m", "tfcourse", "bench", "resnet50", "--strategy", config.strategy,
             "--batch-size", str(config.batch_size), "--precision", config.precision,
             "--xla" if config.xla else "--no-xla", "--replicas", str(config.replicas),
             "--device", config.device, "--steps", str(config.steps), "--warmup", str(config.warmup),
@@ -175,10 +236,7 @@ def run_local_workers(config, num_workers, progress=False, timeout_s=600):
              for f in (f"--{name.replace('_', '-')}", str(getattr(config, name)))]
     if not progress:
         argv.append("--no-progress")
-    with tempfile.TemporaryDirectory() as directory:
-        output = os.path.join(directory, "result.jsonl")
-        localcluster.run_local_workers(argv + ["--output", output], num_workers, timeout_s=timeout_s)
-        return read_results(output)[-1]
+    return argv
 
 
 def _strategy_name(strategy):

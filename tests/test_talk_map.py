@@ -1,0 +1,74 @@
+"""docs/talk_map.md maps every point of the talk to a library function and a notebook cell:
+each name must import and each notebook must call it, so the map cannot drift from the code."""
+
+import importlib
+import pathlib
+import re
+
+import nbformat
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TALK_MAP = ROOT / "docs" / "talk_map.md"
+
+
+def talk_map_rows():
+    """(point, [dotted library names], [notebook paths]) for each row of the table."""
+    rows = []
+    for line in TALK_MAP.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not re.fullmatch(r"\d+\.\d+", cells[0]):
+            continue
+        names = re.findall(r"`(tfcourse(?:\.\w+)+)`", cells[2])
+        notebooks = [ROOT / "docs" / link for link in re.findall(r"\]\(([^)]+\.ipynb)\)", cells[3])]
+        rows.append((cells[0], names, notebooks))
+    return rows
+
+
+def resolve(dotted):
+    """The object a dotted name `tfcourse.pkg.module.attr` names (module import, then getattr)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ModuleNotFoundError(dotted)
+
+
+def calls_in(notebook_path):
+    code = "\n".join(c.source for c in nbformat.read(notebook_path, as_version=4).cells if c.cell_type == "code")
+    return code
+
+
+ROWS = talk_map_rows()
+
+
+def test_the_map_covers_all_three_parts_of_the_talk():
+    parts = {point.split(".")[0] for point, _, _ in ROWS}
+    assert parts == {"1", "2", "3"}
+    assert len(ROWS) >= 20
+    assert all(names and notebooks for _, names, notebooks in ROWS), "a row lacks a function or a notebook"
+
+
+@pytest.mark.parametrize("point,names,notebooks", ROWS, ids=[r[0] for r in ROWS])
+def test_each_point_has_its_library_function_and_notebook_cell(point, names, notebooks):
+    for name in names:
+        assert callable(resolve(name)), f"{point}: {name} is not callable"
+    for notebook in notebooks:
+        assert notebook.exists(), f"{point}: {notebook.name} does not exist"
+    code = {notebook.name: calls_in(notebook) for notebook in notebooks}
+    called = {nb: {name for name in names if _calls(source, name)} for nb, source in code.items()}
+    for name in names:
+        assert any(name in found for found in called.values()), f"{point}: no notebook of the row calls {name}()"
+    for nb, found in called.items():
+        assert found, f"{point}: {nb} calls none of {names}"
+
+
+def _calls(source, dotted):
+    # Notebooks call through the module (`graphs.trace_graph(`) or by the bare name.
+    short = dotted.rsplit(".", 1)[-1]
+    return re.search(rf"\b{re.escape(short)}\(", source) is not None
