@@ -174,6 +174,21 @@ def test_ctrl_c_saves_at_the_current_step_exits_130_and_its_resume_hint_finishes
     _assert_equal_weights(_final_weights(tmp_path), reference)
 
 
+def test_sigterm_to_a_single_process_run_saves_at_the_current_step_and_exits_42(tmp_path):
+    ckpt_dir = tmp_path / "run" / "checkpoints"
+    process = subprocess.Popen(_cli(tmp_path, "--max_steps", "100000"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=REPO)
+    _wait_until(lambda: _published_step(ckpt_dir) >= 50, process)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 42, err[-2000:]
+    assert "Traceback" not in err
+    match = re.search(r"^terminated \(SIGTERM\) at step (\d+); saved (\S+); exiting with code 42", out, re.M)
+    assert match, out[-2000:]
+    step = int(match.group(1))
+    assert step >= 50 and match.group(2) == str(ckpt_dir / f"ckpt-{step}") == tf.train.latest_checkpoint(str(ckpt_dir))
+
+
 def test_a_second_run_on_the_same_directory_is_refused_naming_the_holder(tmp_path):
     ckpt_dir = tmp_path / "run" / "checkpoints"
     first = subprocess.Popen(_cli(tmp_path, "--max_steps", "100000", "--checkpoint_every", "10"),

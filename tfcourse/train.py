@@ -216,7 +216,8 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
       CourseError: bad config, the run directory locked by another live run, a checkpoint
         of another architecture, or a NaN/Inf loss (naming its step; nothing is saved).
       TrainingInterrupted: Ctrl-C, after saving a checkpoint at the step reached.
-      SystemExit(42): a preemption under MultiWorkerMirroredStrategy, after every worker saved.
+      SystemExit(42): SIGTERM, after saving (under MultiWorkerMirroredStrategy: every
+        worker, at one agreed step).
     """
     config = config or TrainConfig()
     config.validate()
@@ -275,9 +276,9 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
     bar = tqdm(total=total, initial=start, unit="step", disable=not progress, dynamic_ncols=True)
     step, first_call = start, True
     # Ctrl-C under several workers would reach only some of them and split the collective
-    # save; there a SIGTERM (the preemption handler) is the way to stop with a checkpoint.
+    # save; there the preemption handler owns SIGTERM, the way to stop with a checkpoint.
     try:
-        with train_safety.StopOnInterrupt(enabled=handler is None) as interrupt:
+        with train_safety.StopOnSignal(enabled=handler is None) as interrupt:
             while step < total:
                 num = _next_stop(step, total, config) - step
                 if first_call:
@@ -311,10 +312,10 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
                         accuracy["accuracy/validation"] = evaluate(trainer.model, data_sets.validation).precision
                     writer.scalars(step, accuracy)
                     writer.histograms(step, trainer.model, probe)
-                if step % config.checkpoint_every == 0 or step == total or interrupt.requested:
+                if step % config.checkpoint_every == 0 or step == total or interrupt.requested is not None:
                     save(step)
-                if interrupt.requested and step < total:
-                    raise train_safety.TrainingInterrupted(step, manager.latest_checkpoint)
+                if interrupt.requested is not None and step < total:
+                    interrupt.stop(step, manager.latest_checkpoint)
     finally:
         bar.close()
         writer.close()

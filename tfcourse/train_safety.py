@@ -1,9 +1,11 @@
-"""What keeps a training run from losing work: Ctrl-C, divergence, and preemption.
+"""What keeps a training run from losing work: Ctrl-C, SIGTERM, divergence, preemption.
 
   * Ctrl-C (SIGINT): the first one asks the loop to stop at the end of the current
     compiled call; the trainer then saves a checkpoint at that step and raises
     TrainingInterrupted (a KeyboardInterrupt, so the CLI exits 130). A second Ctrl-C
     interrupts at once, without saving.
+  * SIGTERM to a single-process run (a scheduler's stop, the launcher's teardown): the
+    same save at the end of the current call, then exit 42, the preemption code.
   * Divergence: a NaN/Inf loss stops training with a CourseError naming the first bad
     step, before anything is saved, so the last good checkpoint stays the latest.
   * Preemption under MultiWorkerMirroredStrategy: PreemptionCheckpointHandler turns a
@@ -31,33 +33,48 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.checkpoint = checkpoint
 
 
-class StopOnInterrupt:
-    """Context manager: while inside, the first SIGINT only sets `.requested`.
+class StopOnSignal:
+    """Context manager: while inside, SIGINT and SIGTERM only set `.requested` (the signal).
 
-    Signal handlers can only be set from the main thread; elsewhere (a training thread)
-    Ctrl-C keeps its default behaviour.
+    The loop checks it after each compiled call, saves, then calls `stop()`. A second
+    Ctrl-C raises KeyboardInterrupt at once (the student insists); a second SIGTERM is
+    ignored (the save under way is what the scheduler's grace period is for). Signal
+    handlers can only be set from the main thread; elsewhere the defaults stay.
     """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, enabled=True):
         self.enabled = enabled and threading.current_thread() is threading.main_thread()
-        self.requested = False
-        self._previous = None
+        self.requested = None
+        self._previous = {}
 
     def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nCtrl-C: saving a checkpoint after the current steps (Ctrl-C again to quit without saving)",
+        if self.requested is not None:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
+        self.requested = signum
+        again = " (Ctrl-C again to quit without saving)" if signum == signal.SIGINT else ""
+        print(f"\n{signal.Signals(signum).name}: saving a checkpoint after the current steps{again}",
               file=sys.stderr, flush=True)
+
+    def stop(self, step, checkpoint):
+        """Ends training after the save: TrainingInterrupted for SIGINT, exit 42 for SIGTERM."""
+        if self.requested == signal.SIGTERM:
+            print(f"terminated (SIGTERM) at step {step}; saved {checkpoint}; exiting with code {PREEMPTED_EXIT_CODE} "
+                  "so that the launcher or scheduler restarts the job, which resumes there", flush=True)
+            sys.exit(PREEMPTED_EXIT_CODE)
+        raise TrainingInterrupted(step, checkpoint)
 
     def __enter__(self):
         if self.enabled:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {signum: signal.signal(signum, self._handle) for signum in self.SIGNALS}
         return self
 
     def __exit__(self, *exc):
-        if self.enabled:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 def check_losses(steps, losses, kept):
