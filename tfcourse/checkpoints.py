@@ -3,7 +3,17 @@
 A crashed run restarts from its last checkpoint instead of from scratch (the talk's
 Saver slide). Because the trainer's data order is a pure function of (seed, step), a
 resumed run ends with exactly the weights of an uninterrupted one.
+
+A save is published in three moves: TensorFlow writes the shards into `<prefix>_temp/`,
+merges them into `<prefix>.index` + `<prefix>.data-*`, and only then CheckpointManager
+rewrites the `checkpoint` state file (atomically, by rename). `latest_checkpoint` reads that
+state file, so a process killed in the middle of a save leaves the previous checkpoint as
+the latest; `remove_unpublished` deletes what such a kill left behind.
 """
+
+import os
+import re
+import shutil
 
 import tensorflow as tf
 
@@ -22,6 +32,39 @@ def make_manager(checkpoint, directory, max_to_keep=3):
     if isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int) or max_to_keep <= 0:
         raise CourseError(f"keep_checkpoints must be a positive integer, got {max_to_keep!r}")
     return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep)
+
+
+_NUMBERED = re.compile(r"^(ckpt-(\d+))(_temp|\.index|\.data-\d+-of-\d+)$")
+
+
+def remove_unpublished(directory):
+    """Deletes what a save killed half-way left in `directory`; returns the removed names.
+
+    That is every `<prefix>_temp` folder (shards not yet merged) and every ckpt-N newer
+    than the published latest (merged, but the state file never named it). Call it only
+    while holding the run's lock: a live save of another process would look the same.
+    """
+    directory = str(directory)
+    if not os.path.isdir(directory):
+        return []
+    state = tf.train.get_checkpoint_state(directory)
+    published = set()
+    if state is not None:
+        published = {os.path.basename(p) for p in [state.model_checkpoint_path, *state.all_model_checkpoint_paths]}
+    newest = max((int(m.group(2)) for m in map(_NUMBERED.match, published) if m), default=-1)
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        match = _NUMBERED.match(name)
+        temp = name.endswith("_temp")
+        if not (temp or (match and match.group(1) not in published and int(match.group(2)) > newest)):
+            continue
+        path = os.path.join(directory, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+        removed.append(name)
+    return removed
 
 
 def model_variable_shapes(model, prefix="model"):

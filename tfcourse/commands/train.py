@@ -44,8 +44,30 @@ def configure(parser):
              "under TF_CONFIG (tfcourse launch) every worker is a replica instead")
 
 
+def resume_command(args):
+    """The `tfcourse train ... --resume` command line continuing the run `args` describes.
+
+    Rebuilt from the parsed flags (every one that differs from its default), so the hint
+    is exact however the command was typed (aliases, abbreviations, `python -m tfcourse`).
+    """
+    import argparse
+    import shlex
+
+    parser = argparse.ArgumentParser(add_help=False)
+    configure(parser)
+    words = ["tfcourse", "train"]
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest == "resume" or value == action.default:
+            continue
+        flag = action.option_strings[0]  # the underscore spelling, as in the tutorial
+        words += [flag] if isinstance(action, argparse._StoreTrueAction) else [flag, str(value)]
+    return shlex.join(words + ["--resume"])
+
+
 def run(args):
     import os
+    import sys
 
     from tfcourse.datasets import locate, read_data_sets
     from tfcourse.errors import CourseError
@@ -71,9 +93,14 @@ def run(args):
     if config.batch_size > data_sets.train.num_examples:
         raise CourseError(f"batch_size {config.batch_size} is larger than the training split "
                           f"({data_sets.train.num_examples} examples)")
-    from tfcourse.train import train
+    from tfcourse.train import TrainingInterrupted, train
 
-    result = train(data_sets, config, strategy=strategy, chief=chief, progress=not args.no_progress and chief)
+    try:
+        result = train(data_sets, config, strategy=strategy, chief=chief, progress=not args.no_progress and chief)
+    except TrainingInterrupted as stop:
+        print(f"tfcourse train: interrupted at step {stop.step}; saved {stop.checkpoint}; "
+              f"resume with: {resume_command(args)}", file=sys.stderr, flush=True)
+        return 130
     print(f"test precision@1 {result.test_precision:.4f} after {result.final_step} steps; "
           f"checkpoints: {result.checkpoint_dir}; logs: {result.run_dir} "
           f"(tensorboard --logdir {config.log_dir})", flush=True)
