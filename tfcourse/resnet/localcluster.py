@@ -6,34 +6,19 @@ it on every machine (`tfcourse launch`, the talk's MPI scripts); here we set it 
 processes on free ports, which is enough to measure the collective all-reduce for real.
 """
 
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 
+from tfcourse.distribute import launch
+from tfcourse.distribute.launch import free_ports
 from tfcourse.errors import CourseError
-
-
-def free_ports(count):
-    """`count` TCP ports free right now on 127.0.0.1 (held open together, so all distinct)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def tf_config(ports, index):
     """The TF_CONFIG JSON for worker `index` of a cluster of local workers on `ports`."""
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
+    return launch.tf_config(launch.cluster_spec(len(ports), ports), "worker", index)
 
 
 def run_local_workers(argv, num_workers=2, timeout_s=120, extra_env=None):
