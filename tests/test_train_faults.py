@@ -326,3 +326,36 @@ def test_the_pre_save_check_sees_a_single_non_finite_weight():
         assert not train_safety.weights_finite(model)
         model.hidden2.biases.assign(np.zeros_like(values))
         assert train_safety.weights_finite(model)
+
+
+def _small_disk(max_file_bytes):
+    """preexec_fn: files of this process may not grow past max_file_bytes (a full disk or a quota)."""
+    import resource
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get an error from write() instead of being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+    return limit
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_line_and_keeps_the_last_complete_one(tmp_path):
+    # 128/32 with Adam: the checkpoint's data file is ~1.26 MB, the event file of 40 steps ~0.3 MB,
+    # so an 800 kB file-size limit fails exactly the checkpoint save.
+    args = ["--hidden1", "128", "--hidden2", "32", "--checkpoint_every", "20"]
+    ckpt_dir = tmp_path / "run" / "checkpoints"
+    assert _run(_cli(tmp_path, *args, "--max_steps", "20")).returncode == 0
+    good = checkpoints.load_weights(str(ckpt_dir / "ckpt-20"))
+    full = subprocess.run(_cli(tmp_path, *args, "--max_steps", "40", "--resume"), capture_output=True, text=True,
+                          timeout=180, cwd=REPO, preexec_fn=_small_disk(800_000))
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr[-2000:]
+    last = full.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(rf"tfcourse train: error: cannot write the checkpoint of step 40 in {re.escape(str(ckpt_dir))}: "
+                        rf".*File too large; free some space or choose another --log_dir; "
+                        rf"the last complete checkpoint {re.escape(str(ckpt_dir))}/ckpt-20 is kept", last), last
+    assert _published_step(ckpt_dir) == 20
+    _assert_equal_weights(checkpoints.load_weights(str(ckpt_dir / "ckpt-20")), good)
+    # With space again, the half-written save is cleared and the run resumes from ckpt-20.
+    done = _run(_cli(tmp_path, *args, "--max_steps", "40", "--resume"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "ckpt-40_temp" in done.stdout and f"Resumed from {ckpt_dir}/ckpt-20 at step 20" in done.stdout
+    assert _published_step(ckpt_dir) == 40 and not (ckpt_dir / "ckpt-40_temp").exists()

@@ -11,6 +11,7 @@ all go through the same code.
 
 import dataclasses
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -268,7 +269,17 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
         if not train_safety.weights_finite(trainer.model):
             raise CourseError(f"weights became NaN/Inf by step {step}: training diverged and stopped; the last good "
                               f"checkpoint {manager.latest_checkpoint} is kept; lower the learning rate")
-        manager.save(checkpoint_number=step)
+        try:
+            manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as error:
+            # A full disk or a quota: TensorFlow wrote to `ckpt-N_temp` and never published it,
+            # so the last complete checkpoint stays the latest (removed at the next start-up).
+            reason = (getattr(error, "message", None) or str(error)).strip().splitlines()[0]
+            reason = re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", reason)
+            kept = (f"the last complete checkpoint {manager.latest_checkpoint} is kept" if manager.latest_checkpoint
+                    else "no checkpoint was written")
+            raise CourseError(f"cannot write the checkpoint of step {step} in {save_dir}: {reason}; free some "
+                              f"space or choose another --log_dir; {kept}") from None
 
     iterator = iter(trainer.dataset(data_sets.train))
     steps, losses = [], []
