@@ -6,7 +6,7 @@ from tfcourse.distribute import modelparallel
 
 
 def test_activations_and_their_gradient_cross_devices_through_send_recv():
-    ops, transfers, loss = modelparallel.partition_graphs(("/cpu:0", "/cpu:1"), batch_size=32)
+    ops, transfers, loss = modelparallel.model_parallel_step(("/cpu:0", "/cpu:1"), batch_size=32)
     assert set(ops) == {"CPU:0", "CPU:1"}
     # hidden1's matmul runs on CPU:0, hidden2's and the softmax layer's on CPU:1.
     # (Grappler may have fused them: _FusedMatMul, oneDNN variants.)
@@ -22,5 +22,5 @@ def test_activations_and_their_gradient_cross_devices_through_send_recv():
 
 
 def test_one_device_needs_no_transfers_between_layers():
-    _, transfers, _ = modelparallel.partition_graphs(("/cpu:0", "/cpu:0"), batch_size=8)
+    _, transfers, _ = modelparallel.model_parallel_step(("/cpu:0", "/cpu:0"), batch_size=8)
     assert not [t for t in transfers if "hidden1_activations" in t.tensor_name]

@@ -113,7 +113,12 @@ def preemption_handler(strategy, manager, step, say=print):
     value its own variable had in that checkpoint, and every worker must count alike. On
     the chief `manager` writes the shared checkpoint directory; on the others it must
     write a throwaway folder (every worker takes part in the save, only one copy is kept).
+    Returns None off the main thread: the handler installs a signal handler, which only the
+    main thread may do, and a host that runs the trainer in another thread (Ray Train's
+    workers) handles failures and restarts itself.
     """
+    if threading.current_thread() is not threading.main_thread():
+        return None
 
     def exit_fn():
         say(f"preempted: every worker saved at step {int(step.numpy())}; exiting with code {PREEMPTED_EXIT_CODE} "

@@ -3,7 +3,7 @@
 The talk: the master partitions the graph per device and, where an edge crosses devices,
 inserts a Send/Recv pair. With hidden1 on device A and hidden2 + the linear layer on device
 B, hidden1's activations [batch, hidden1] travel A -> B in the forward pass and their
-gradient B -> A in the backward pass. `partition_graphs` runs one training step in a v1
+gradient B -> A in the backward pass. `model_parallel_step` runs one training step in a v1
 Session asking for the partition graphs (RunOptions.output_partition_graphs), so the
 _Send/_Recv nodes TensorFlow really inserted can be listed. Here the devices are logical
 CPUs (the Session's device_count); with GPUs, pass "/gpu:0", "/gpu:1".
@@ -21,7 +21,7 @@ def _short(device):
     return device.rsplit("device:", 1)[-1] if device else ""
 
 
-def partition_graphs(devices=("/cpu:0", "/cpu:1"), hidden1_units=128, hidden2_units=32, batch_size=100, seed=0):
+def model_parallel_step(devices=("/cpu:0", "/cpu:1"), hidden1_units=128, hidden2_units=32, batch_size=100, seed=0):
     """One SGD step of the two-device MLP; returns what each device ran and what crossed.
 
     Args:
