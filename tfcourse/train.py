@@ -242,7 +242,8 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
 
 
 def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save_dir, resume, say):
-    from tqdm.auto import tqdm
+    # The text bar everywhere: tqdm.auto wants ipywidgets in a notebook and warns without it.
+    from tqdm import tqdm
 
     trainer = Trainer(config, data_sets.train.num_examples, strategy)
     manager = checkpoints.make_manager(trainer.checkpoint, save_dir, config.keep_checkpoints)

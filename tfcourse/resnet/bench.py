@@ -108,7 +108,8 @@ def run_benchmark(config=None, progress=True, **options):
                                  synthetic=(config.batch_size, net.image_size, net.num_classes, config.seed))
     task_index, num_workers = devices.worker_info() if config.strategy == "multiworker" else (0, 1)
 
-    from tqdm.auto import tqdm
+    # The text bar everywhere: tqdm.auto wants ipywidgets in a notebook and warns without it.
+    from tqdm import tqdm
 
     label = f"{config.model} {config.precision}{' xla' if config.xla else ''} x{num_replicas}"
     with tqdm(total=config.warmup + config.steps, desc=label, unit="step", file=sys.stderr,
