@@ -13,19 +13,13 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 28
 IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
 LAYER_NAMES = ("hidden1", "hidden2", "softmax_linear")
-
-
-def _check_units(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise CourseError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def layer_shapes(hidden1_units, hidden2_units):
@@ -48,8 +42,8 @@ def initial_weights(hidden1_units, hidden2_units, seed=0):
     Returns:
       {"hidden1/weights": float32 [784, h1], "hidden1/biases": float32 [h1], ...}.
     """
-    hidden1_units = _check_units("hidden1_units", hidden1_units)
-    hidden2_units = _check_units("hidden2_units", hidden2_units)
+    hidden1_units = check_positive_int("hidden1_units", hidden1_units)
+    hidden2_units = check_positive_int("hidden2_units", hidden2_units)
     values = {}
     for index, (name, (fan_in, fan_out)) in enumerate(layer_shapes(hidden1_units, hidden2_units).items()):
         weights = tf.random.stateless_truncated_normal(
@@ -110,8 +104,8 @@ class MLP(tf.Module):
 
     def __init__(self, hidden1_units=128, hidden2_units=32, seed=0, weights=None, name="mlp"):
         super().__init__(name=name)
-        self.hidden1_units = _check_units("hidden1_units", hidden1_units)
-        self.hidden2_units = _check_units("hidden2_units", hidden2_units)
+        self.hidden1_units = check_positive_int("hidden1_units", hidden1_units)
+        self.hidden2_units = check_positive_int("hidden2_units", hidden2_units)
         if weights is None:
             weights = initial_weights(self.hidden1_units, self.hidden2_units, seed)
         check_weights(weights, self.hidden1_units, self.hidden2_units)

@@ -4,11 +4,10 @@ and flag errors answer instantly).
 
 import dataclasses
 import math
-import numbers
 import os
 import tempfile
 
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -56,8 +55,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is None and name in ("max_steps", "eval_every"):
                 continue
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-                raise CourseError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, value)
         if self.max_steps is None and (self.epochs is None or not self.epochs > 0):
             raise CourseError(f"epochs must be > 0 (or give max_steps), got {self.epochs!r}")
         if not isinstance(self.learning_rate, (int, float)) or not 0 < self.learning_rate < math.inf:

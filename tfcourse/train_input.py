@@ -11,7 +11,7 @@ only on (seed, epoch) -- the same as `datasets.pipeline.make_dataset`. So
 
 import tensorflow as tf
 
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -23,8 +23,7 @@ def steps_per_epoch(num_examples, global_batch_size):
 
 def check_batch(global_batch_size, num_examples, num_replicas=1):
     """Raises CourseError unless the global batch fits the split and splits evenly over replicas."""
-    if isinstance(global_batch_size, bool) or not isinstance(global_batch_size, int) or global_batch_size <= 0:
-        raise CourseError(f"batch_size must be a positive integer, got {global_batch_size!r}")
+    check_positive_int("batch_size", global_batch_size)
     if global_batch_size > num_examples:
         raise CourseError(f"batch_size {global_batch_size} is larger than the training split ({num_examples} examples)")
     if global_batch_size % num_replicas:

@@ -15,16 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse import mnist
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 from tfcourse.mnist import IMAGE_PIXELS
 
 v1 = tf.compat.v1
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise CourseError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_learning_rate(learning_rate):
@@ -39,7 +33,7 @@ def placeholder_inputs(batch_size):
     batch_size: a positive int, or None for a batch of any size.
     """
     if batch_size is not None:
-        _check_positive_int("batch_size", batch_size)
+        check_positive_int("batch_size", batch_size)
     images_placeholder = v1.placeholder(tf.float32, shape=(batch_size, IMAGE_PIXELS), name="images")
     labels_placeholder = v1.placeholder(tf.int32, shape=(batch_size,), name="labels")
     return images_placeholder, labels_placeholder
@@ -65,8 +59,8 @@ def inference(images, hidden1_units, hidden2_units, weights=None, seed=0):
       logits: float32 [batch, 10].
     """
     mnist.check_images(images)
-    shapes = mnist.layer_shapes(_check_positive_int("hidden1_units", hidden1_units),
-                                _check_positive_int("hidden2_units", hidden2_units))
+    shapes = mnist.layer_shapes(check_positive_int("hidden1_units", hidden1_units),
+                                check_positive_int("hidden2_units", hidden2_units))
     if weights is not None:
         mnist.check_weights(weights, hidden1_units, hidden2_units)
 
@@ -149,8 +143,8 @@ def run_training(data_sets, log_dir, hidden1_units=128, hidden2_units=32, batch_
     Returns:
       {"losses": [float per step], "checkpoint": path, "precision": {"train":..., "validation":..., "test":...}}.
     """
-    _check_positive_int("max_steps", max_steps)
-    _check_positive_int("batch_size", batch_size)
+    check_positive_int("max_steps", max_steps)
+    check_positive_int("batch_size", batch_size)
     _check_learning_rate(learning_rate)
     for name in ("train", "validation", "test"):
         num_examples = getattr(data_sets, name).num_examples

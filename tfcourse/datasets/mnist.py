@@ -12,7 +12,7 @@ import numpy as np
 
 from tfcourse.datasets import download, locate
 from tfcourse.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_bytes, sha256_of
-from tfcourse.errors import DataError
+from tfcourse.errors import DataError, check_positive_int
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 28
@@ -96,8 +96,7 @@ class DataSet:
         Returns:
           images [batch_size, 784] float32, labels [batch_size] uint8 (or one-hot float32).
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_positive_int("batch_size", batch_size, error=DataError)
         if batch_size > self._num_examples:
             raise DataError(
                 f"batch_size {batch_size} is larger than this split ({self._num_examples} examples)"

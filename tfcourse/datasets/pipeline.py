@@ -15,21 +15,19 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse.datasets.mnist import IMAGE_PIXELS
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 def _check_batch_size(batch_size, num_examples):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise CourseError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_positive_int("batch_size", batch_size)
     if batch_size > num_examples:
         raise CourseError(f"batch_size {batch_size} is larger than the split ({num_examples} examples)")
 
 
 def _check_positive_or_none(name, value):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0):
-        raise CourseError(f"{name} must be a positive integer (or None), got {value!r}")
+    check_positive_int(name, value, allow_none=True)
 
 
 def check_split(data_set, batch_size):

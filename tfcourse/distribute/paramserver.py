@@ -29,7 +29,7 @@ import numpy as np
 
 from tfcourse import mnist, settings, train_input
 from tfcourse.distribute.launch import HOST, free_ports
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 
 # In-process servers cannot be stopped; keeping references stops them being garbage
 # collected while a strategy still talks to them (they end with the process).
@@ -51,12 +51,6 @@ class AsyncResult:
     weights: dict = dataclasses.field(repr=False, default=None)
 
 
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise CourseError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def local_cluster(num_workers=2, num_ps=1):
     """Starts `num_ps` ps and `num_workers` worker servers in this process on free ports.
 
@@ -65,7 +59,7 @@ def local_cluster(num_workers=2, num_ps=1):
     """
     import tensorflow as tf
 
-    num_workers, num_ps = _check_positive("num_workers", num_workers), _check_positive("num_ps", num_ps)
+    num_workers, num_ps = check_positive_int("num_workers", num_workers), check_positive_int("num_ps", num_ps)
     ports = free_ports(num_workers + num_ps)
     spec = tf.train.ClusterSpec({"worker": [f"{HOST}:{p}" for p in ports[:num_workers]],
                                  "ps": [f"{HOST}:{p}" for p in ports[num_workers:]]})
@@ -157,7 +151,7 @@ def train_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, max
 
     for name, value in (("num_workers", num_workers), ("batch_size", batch_size), ("max_steps", max_steps),
                         ("steps_per_call", steps_per_call)):
-        _check_positive(name, value)
+        check_positive_int(name, value)
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
             or not 0 < learning_rate < float("inf"):
         raise CourseError(f"learning_rate must be > 0, got {learning_rate!r}")

@@ -16,7 +16,7 @@ import math
 import keras
 from keras import layers
 
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 
 # Values from the TensorFlow official ResNet: a smaller BN momentum than Keras' 0.99 so the
 # moving statistics settle within a short benchmark or a CI run.
@@ -47,9 +47,7 @@ class ResNetConfig:
         if not self.blocks_per_stage or any(int(b) < 1 for b in self.blocks_per_stage):
             raise CourseError(f"blocks_per_stage must be positive integers, got {self.blocks_per_stage!r}")
         for name in ("base_filters", "image_size", "num_classes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise CourseError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(name, getattr(self, name))
         if self.stem not in ("imagenet", "small"):
             raise CourseError(f"stem must be 'imagenet' or 'small', got {self.stem!r}")
         # Every stage after the first halves the resolution; the stem divides by 4 or 1.
