@@ -151,13 +151,19 @@ def test_sigkill_inside_a_checkpoint_save_never_publishes_it_and_resume_is_exact
     _assert_equal_weights(_final_weights(tmp_path), reference)
 
 
+def _signal_after_a_checkpoint(signum, command, ckpt_dir):
+    """Starts `command`, sends `signum` once ckpt-50 (or later) is published; (process, stdout, stderr)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    _wait_until(lambda: _published_step(ckpt_dir) >= 50, process)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    return process, out, err
+
+
 @pytest.mark.slow
 def test_ctrl_c_saves_at_the_current_step_exits_130_and_its_resume_hint_finishes_the_run(reference, tmp_path):
     ckpt_dir = tmp_path / "run" / "checkpoints"
-    process = subprocess.Popen(_cli(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    _wait_until(lambda: _published_step(ckpt_dir) >= 50, process)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    process, out, err = _signal_after_a_checkpoint(signal.SIGINT, _cli(tmp_path), ckpt_dir)
     assert process.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     match = re.search(r"^tfcourse train: interrupted at step (\d+); saved (\S+); resume with: (.+)$", err, re.M)
@@ -176,11 +182,7 @@ def test_ctrl_c_saves_at_the_current_step_exits_130_and_its_resume_hint_finishes
 
 def test_sigterm_to_a_single_process_run_saves_at_the_current_step_and_exits_42(tmp_path):
     ckpt_dir = tmp_path / "run" / "checkpoints"
-    process = subprocess.Popen(_cli(tmp_path, "--max_steps", "100000"), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, cwd=REPO)
-    _wait_until(lambda: _published_step(ckpt_dir) >= 50, process)
-    process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
+    process, out, err = _signal_after_a_checkpoint(signal.SIGTERM, _cli(tmp_path, "--max_steps", "100000"), ckpt_dir)
     assert process.returncode == 42, err[-2000:]
     assert "Traceback" not in err
     match = re.search(r"^terminated \(SIGTERM\) at step (\d+); saved (\S+); exiting with code 42", out, re.M)
