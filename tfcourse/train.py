@@ -215,7 +215,8 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
       TrainResult.
     Raises:
       CourseError: bad config, the run directory locked by another live run, a checkpoint
-        of another architecture, or a NaN/Inf loss (naming its step; nothing is saved).
+        of another architecture, a NaN/Inf loss (naming its step; nothing is saved), or a
+        checkpoint that cannot be written (a full disk; the last complete one is kept).
       TrainingInterrupted: Ctrl-C, after saving a checkpoint at the step reached.
       SystemExit(42): SIGTERM, after saving (under MultiWorkerMirroredStrategy: every
         worker, at one agreed step).
