@@ -188,3 +188,12 @@ def test_the_solved_exercise_section_runs_and_every_check_passes(module_name, tm
     assert {key: record["status"] for key, record in results.items()} == \
         {exercise.id: "passed" for exercise in module.EXERCISES}, results
     assert list(tmp_path.iterdir()) == []
+
+
+def test_answer_names_do_not_shadow_library_names():
+    # A notebook may not `def` a name the library exports (tests/test_notebooks.py), and the
+    # student's function is defined in the notebook: its name must be new.
+    from test_notebooks import library_public_names
+
+    clashes = sorted({e.answer for e in EXERCISES} & library_public_names())
+    assert clashes == [], f"rename these answers: {clashes}"

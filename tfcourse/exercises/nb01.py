@@ -200,7 +200,7 @@ def shuffled_batches(images, labels, batch_size, seed):
 # ---------------------------------------------------------------- q2: epochs with repeat
 
 EPOCHS_SOLUTION = '''\
-def epoch_batches(images, labels, batch_size, seed, epochs):
+def shuffled_epochs(images, labels, batch_size, seed, epochs):
     """`epochs` epochs of batches, reshuffled every epoch; no batch mixes two epochs."""
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
@@ -233,14 +233,14 @@ def _same_order_every_epoch(run):
 
 
 q2 = FunctionExercise(
-    "nb01.q2", "epoch_batches", "several epochs with repeat",
+    "nb01.q2", "shuffled_epochs", "several epochs with repeat",
     prompt=(
-        "Write `epoch_batches(images, labels, batch_size, seed, epochs)`: like `shuffled_batches`, but for "
+        "Write `shuffled_epochs(images, labels, batch_size, seed, epochs)`: like `shuffled_batches`, but for "
         "`epochs` epochs, **reshuffled every epoch**, and with no batch mixing the end of one epoch and the start "
         "of the next (so each epoch ends with its own short batch, as `next_batch` counts epochs). Where does "
         "`.repeat(epochs)` go in the chain?"),
     skeleton='''\
-def epoch_batches(images, labels, batch_size, seed, epochs):
+def shuffled_epochs(images, labels, batch_size, seed, epochs):
     """`epochs` epochs of batches, reshuffled every epoch; no batch mixes two epochs."""
     ...
 ''',
