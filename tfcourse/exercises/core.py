@@ -13,6 +13,7 @@ the snippets and the test cases do, when a check runs.
 """
 
 import ast
+import copy
 import dataclasses
 import inspect
 import linecache
@@ -376,7 +377,9 @@ class FunctionExercise(Exercise):
         outcomes = []
         for case in self.cases():
             try:
-                outcomes.append(Outcome(case.label, value=self._run(function, case.input)))
+                # A copy per run: an answer that changes its inputs in place (`images /= 255`)
+                # must not change the cases the next answer is run on.
+                outcomes.append(Outcome(case.label, value=self._run(function, copy.deepcopy(case.input))))
             except Exception as error:  # the student's code failed: reported in one line
                 outcomes.append(Outcome(case.label, error=error))
         return outcomes

@@ -24,7 +24,10 @@ def _pipeline_cases():
             case("5 examples in batches of 1", 5, 1, 2)]
 
 
-def _batches(function, case_input, max_batches=200):
+MAX_BATCHES = 200  # a dataset that never ends is read this far
+
+
+def _batches(function, case_input, max_batches=MAX_BATCHES):
     """Runs function(images, labels, batch_size, seed) -> list of (example numbers, labels) per batch."""
     import tensorflow as tf
 
@@ -184,6 +187,11 @@ def shuffled_batches(images, labels, batch_size, seed):
                 PIPELINE_SOLUTION.replace("dataset.batch(batch_size)", "dataset.batch(batch_size, drop_remainder=True)"),
                 detect=lambda outcomes: _all_runs(_last_batch_dropped)(outcomes)
                 and any(o.value["num_examples"] % o.value["batch_size"] for o in outcomes)),
+        Mistake("repeats_forever",
+                "your dataset never ends: `.repeat()` without a count repeats forever. Here one pass is one "
+                "epoch, so leave `.repeat` out (the next exercise is about epochs).",
+                PIPELINE_SOLUTION.replace("dataset.batch(batch_size)", "dataset.batch(batch_size).repeat()"),
+                detect=_all_runs(lambda run: len(run["batches"]) == MAX_BATCHES)),
         Mistake("images_and_labels_shuffled_apart",
                 "images and labels no longer match: you shuffled them separately. Slice them together, "
                 "`from_tensor_slices((images, labels))`, and shuffle that one dataset.",
