@@ -20,7 +20,7 @@ import sys
 
 import nbformat
 
-from tfcourse.exercises.core import PRELUDE
+from tfcourse.exercises.answers import PRELUDE
 from tfcourse.exercises.feedback import RECORD_MIME_TYPE
 
 SECTION_TAG = "exercises"

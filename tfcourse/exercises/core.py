@@ -12,31 +12,26 @@ the check names it.
 the snippets and the test cases do, when a check runs.
 """
 
-import ast
 import copy
 import dataclasses
-import inspect
-import linecache
 import sys
-import textwrap
-from typing import Any, Callable, Optional
-
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
 from tfcourse.exercises import feedback
+from tfcourse.exercises.answers import (  # noqa: F401 - AnswerError, compare_values and PRELUDE are the authors' API
+    PRELUDE,
+    AnswerError,
+    NotAttempted,
+    compare_values,
+    first_line,
+    placeholder_state,
+    run_source,
+)
 
 STATUSES = ("passed", "mistake", "not_attempted", "error")
 WRONG_RESULT = "wrong_result"  # the mistake name of a wrong answer no catalogued mistake explains
-PRELUDE = "import numpy as np\nimport tensorflow as tf\n"
 _FROM_CALLER = object()
-
-
-class AnswerError(Exception):
-    """The answer has the wrong type or shape; the message tells the student what was expected."""
-
-
-class NotAttempted(Exception):
-    """The answer is still the skeleton (`...`); the message says what to do."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +46,7 @@ class Outcome:
     """What an answer did on one case: a (normalised) value, or the exception it raised."""
     label: str
     value: Any = None
-    error: Optional[BaseException] = None
+    error: BaseException | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +64,7 @@ class Mistake:
     name: str
     message: str
     wrong: str
-    detect: Optional[Callable] = None
+    detect: Callable | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,88 +73,11 @@ class Result:
     exercise: str
     status: str
     message: str
-    mistake: Optional[str] = None
+    mistake: str | None = None
 
     def record(self):
         return {"exercise": self.exercise, "event": "check", "status": self.status,
                 "mistake": self.mistake, "message": self.message}
-
-
-def describe_shape(shape):
-    return "a scalar (shape [])" if len(shape) == 0 else f"shape {list(shape)}"
-
-
-def _short(value):
-    array = np.asarray(value)
-    if array.ndim == 0:
-        return f"{array.item():.6g}" if np.issubdtype(array.dtype, np.floating) else str(array.item())
-    return np.array2string(array, precision=4, threshold=12, max_line_width=90)
-
-
-def compare_values(expected, got, rtol=1e-5, atol=1e-6):
-    """None if `got` equals `expected` (numbers, arrays, tensors); else a one-line difference.
-
-    Raises AnswerError when `got` is no number/array or has another shape.
-    """
-    expected = np.asarray(expected)
-    try:
-        array = np.asarray(got)
-    except Exception:  # a tensor-like object numpy cannot read: say what we got, no traceback
-        array = np.asarray(None, dtype=object)
-    if array.dtype == object or array.dtype.kind not in "biuf":
-        raise AnswerError(f"expected a number or an array of {describe_shape(expected.shape)}, "
-                          f"got {type(got).__name__}")
-    if array.shape != expected.shape:
-        raise AnswerError(f"expected {describe_shape(expected.shape)}, got {describe_shape(array.shape)}")
-    if not np.allclose(array.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol):
-        return f"expected {_short(expected)}, got {_short(array)}"
-    return None
-
-
-def first_line(error):
-    """The exception as `Type: first line`, TensorFlow's node prefix removed."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    if text.startswith("{{function_node"):
-        text = text.split("}}", 1)[-1].strip()
-    return f"{type(error).__name__}: {text[:300]}" if text else type(error).__name__
-
-
-def run_source(source, name, filename):
-    """Executes `PRELUDE + source` in a fresh namespace and returns the object bound to `name`.
-
-    The source is registered with linecache so `inspect.getsource` works on its functions,
-    as it does on functions defined in notebook cells.
-    """
-    code = PRELUDE + source
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    namespace = {"__name__": "__exercise__"}
-    exec(compile(code, filename, "exec"), namespace)  # noqa: S102 - the course's own snippets
-    if name not in namespace:
-        raise ValueError(f"{filename}: the source defines no {name!r}")
-    return namespace[name]
-
-
-def _is_ellipsis(node):
-    return isinstance(node, ast.Constant) and node.value is Ellipsis
-
-
-def placeholder_state(function):
-    """"empty" (body is only `...`/`pass`/docstring), "partial" (a `...` placeholder left in
-    an expression), "filled", or None when the source cannot be read."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    definition = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.Lambda))), None)
-    if isinstance(definition, ast.FunctionDef):
-        body = [s for s in definition.body
-                if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str))]
-        if all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and _is_ellipsis(s.value)) for s in body):
-            return "empty"
-    in_slices = {id(n) for sub in ast.walk(tree) if isinstance(sub, ast.Subscript) for n in ast.walk(sub.slice)}
-    if any(_is_ellipsis(n) and id(n) not in in_slices for n in ast.walk(tree)):
-        return "partial"
-    return "filled"
 
 
 class Exercise:
@@ -288,7 +206,7 @@ class Exercise:
         except Exception as bug:  # the checker itself failed: say so in one line, never a traceback
             result = Result(self.id, "error", f"the checker could not run ({first_line(bug)}); "
                             "please report this to your teacher")
-        feedback.show(feedback.message_bundle(result.status, None, result.message, result.record()))
+        feedback.display_message(feedback.message_bundle(result.status, None, result.message, result.record()))
 
     def hint(self, level=None):
         """Shows hint `level` (1-based), by default the next one (a second call gives a stronger hint)."""
@@ -300,14 +218,14 @@ class Exercise:
             raise ValueError(f"hint level must be 1..{len(self.hints)}, got {level!r}")
         self._hints_shown = max(self._hints_shown, level)
         more = " (call `hint()` again for a stronger one)" if level < len(self.hints) else ""
-        feedback.show(feedback.message_bundle(
+        feedback.display_message(feedback.message_bundle(
             "hint", f"Hint {level} of {len(self.hints)}", self.hints[level - 1] + more,
             {"exercise": self.id, "event": "hint", "level": level}))
 
     def solution(self):
         """Shows the reference solution, syntax highlighted."""
         code_html, code_text = feedback.highlighted(self.solution_source)
-        feedback.show(feedback.message_bundle(
+        feedback.display_message(feedback.message_bundle(
             "solution", f"Solution to {self.question}", "", {"exercise": self.id, "event": "solution"},
             code_html=code_html, code_text=code_text))
 

@@ -57,7 +57,7 @@ def highlighted(source):
     return code_html, source
 
 
-def show(bundle):
+def display_message(bundle):
     """Displays `bundle` in IPython (all views), else prints its plain text."""
     try:
         from IPython import get_ipython

@@ -10,7 +10,14 @@ not one particular shuffled order.
 
 import numpy as np
 
-from tfcourse.exercises.core import AnswerError, Case, FunctionExercise, Mistake, ValueExercise, compare_values
+from tfcourse.exercises.core import (
+    AnswerError,
+    Case,
+    FunctionExercise,
+    Mistake,
+    ValueExercise,
+    compare_values,
+)
 
 
 def _pipeline_cases():

@@ -7,7 +7,14 @@ import re
 
 import numpy as np
 
-from tfcourse.exercises.core import AnswerError, Case, FunctionExercise, Mistake, ValueExercise, compare_values
+from tfcourse.exercises.core import (
+    AnswerError,
+    Case,
+    FunctionExercise,
+    Mistake,
+    ValueExercise,
+    compare_values,
+)
 
 NUM_CLASSES = 10
 
@@ -71,6 +78,14 @@ def _per_example_losses(outcomes):
     return True
 
 
+def _not_finite_only_for_large_logits(outcomes):
+    """Right on ordinary logits, inf/nan on the large ones (the last case)."""
+    *ordinary, large = outcomes
+    expected = q1._expected()
+    return large.error is None and not np.all(np.isfinite(np.asarray(large.value, np.float64))) and all(
+        o.error is None and compare_values(e.value, o.value) is None for o, e in zip(ordinary, expected))
+
+
 q1 = FunctionExercise(
     "nb03.q1", "my_loss", "the loss from one-hot labels",
     prompt=(
@@ -108,6 +123,13 @@ def my_loss(logits, labels):
                 "`[batch, 10]` labels: convert them with `tf.one_hot` first.",
                 LOSS_SOLUTION.replace("labels=one_hot", "labels=tf.cast(labels, tf.float32)"),
                 detect=_labels_not_one_hot),
+        Mistake("log_of_softmax_overflows",
+                "your loss is `inf` or `nan` for large logits: `log(softmax(...))` computed in two steps "
+                "underflows to `log(0)`. `tf.nn.softmax_cross_entropy_with_logits` computes it in one stable step.",
+                LOSS_SOLUTION.replace(
+                    "tf.nn.softmax_cross_entropy_with_logits(labels=one_hot, logits=logits)",
+                    "-tf.reduce_sum(one_hot * tf.math.log(tf.nn.softmax(logits)), axis=1)"),
+                detect=_not_finite_only_for_large_logits),
         Mistake("no_mean",
                 "you returned one loss per example (shape `[batch]`); the loss of the batch is their mean, "
                 "a scalar: add `tf.reduce_mean`.",
