@@ -66,6 +66,16 @@ def test_each_catalogued_mistake_gets_its_own_diagnosis(exercise, mistake):
     assert result.message == mistake.message
 
 
+DETECTORS = [(e, m) for e, m in MISTAKES if m.detect is not None]
+
+
+@pytest.mark.parametrize("exercise,mistake", DETECTORS, ids=[f"{e.id}-{m.name}" for e, m in DETECTORS])
+def test_no_detector_fires_on_the_reference(exercise, mistake):
+    # A detector runs only after an answer failed, but one that also fits the reference would
+    # misname a nearly right answer.
+    assert not mistake.detect(exercise._outcomes(exercise.reference()))
+
+
 @pytest.mark.parametrize("exercise", EXERCISES, ids=by_id)
 def test_the_skeleton_is_not_attempted(exercise):
     skeleton_answer = core.run_source(exercise.skeleton, exercise.answer, f"<{exercise.id} skeleton>")
