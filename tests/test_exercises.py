@@ -192,6 +192,7 @@ def test_the_solved_exercise_section_runs_and_every_check_passes(module_name, tm
     module = MODULES[MODULE_NAMES.index(module_name)]
     notebook = nbformat.read(notebook_path(module_name), as_version=4)
     solved = cells.solved_notebook(cells.exercise_section(notebook), module)
+    assert "environment_report" in [c for c in solved.cells if c.cell_type == "code"][0].source
     NotebookClient(solved, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     results = cells.check_results(solved)

@@ -94,10 +94,12 @@ def write_section(notebook_path):
 
 
 def exercise_section(notebook):
-    """A copy holding the notebook's first cell (the environment report) and its exercise section:
-    what CI executes to run the solutions without the lesson."""
+    """A copy holding the notebook's title, its first code cell (the environment report) and its
+    exercise section: what CI executes to run the solutions without the lesson."""
+    first_code = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code")
     short = copy.deepcopy(notebook)
-    short.cells = [notebook.cells[0]] + [copy.deepcopy(c) for c in notebook.cells if SECTION_TAG in _tags(c)]
+    short.cells = [copy.deepcopy(c) for c in notebook.cells[:first_code + 1]] + [
+        copy.deepcopy(c) for c in notebook.cells if SECTION_TAG in _tags(c)]
     return short
 
 
