@@ -39,13 +39,15 @@ def compare_values(expected, got, rtol=1e-5, atol=1e-6):
     Raises AnswerError when `got` is no number/array or has another shape.
     """
     expected = np.asarray(expected)
+    if got is None:
+        raise AnswerError("got None: did you forget to `return` the result?")
     try:
         array = np.asarray(got)
     except Exception:  # a tensor-like object numpy cannot read: say what we got, no traceback
         array = np.asarray(None, dtype=object)
     if array.dtype == object or array.dtype.kind not in "biuf":
-        raise AnswerError(f"expected a number or an array of {describe_shape(expected.shape)}, "
-                          f"got {type(got).__name__}")
+        wanted = "a number" if expected.ndim == 0 else f"an array of shape {list(expected.shape)}"
+        raise AnswerError(f"expected {wanted}, got {type(got).__name__}")
     if array.shape != expected.shape:
         raise AnswerError(f"expected {describe_shape(expected.shape)}, got {describe_shape(array.shape)}")
     if not np.allclose(array.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol):

@@ -67,14 +67,17 @@ def prompt_source(exercise):
 def section_cells(module):
     """The cells of the exercise section of `module` (a tfcourse.exercises.nbNN module)."""
     short_name = module.__name__.rsplit(".", 1)[1]
+    # Fixed cell ids: writing the section again changes nothing when the module did not change
+    # (random ids would make every rewrite a diff, and notebooks merge badly).
     cells = [
-        nbformat.v4.new_markdown_cell(INTRO, metadata={"tags": [SECTION_TAG]}),
+        nbformat.v4.new_markdown_cell(INTRO, metadata={"tags": [SECTION_TAG]}, id="exercises"),
         nbformat.v4.new_code_cell(PRELUDE + f"from tfcourse.exercises import {short_name} as ex",
-                                  metadata={"tags": [SECTION_TAG, SETUP_TAG]}),
+                                  metadata={"tags": [SECTION_TAG, SETUP_TAG]}, id="exercises-setup"),
     ]
     for exercise in module.EXERCISES:
-        cells.append(nbformat.v4.new_markdown_cell(prompt_source(exercise), metadata={"tags": [SECTION_TAG]}))
-        cells.append(nbformat.v4.new_code_cell(cell_source(exercise),
+        cells.append(nbformat.v4.new_markdown_cell(prompt_source(exercise), metadata={"tags": [SECTION_TAG]},
+                                                   id=f"exercise-{exercise.question}-prompt"))
+        cells.append(nbformat.v4.new_code_cell(cell_source(exercise), id=f"exercise-{exercise.question}",
                                                metadata={"tags": [SECTION_TAG, exercise_tag(exercise)]}))
     return cells
 

@@ -170,6 +170,8 @@ class Exercise:
                 return Result(self.id, "mistake", mistake.message, mistake.name)
         outcome, problem = failure
         where = f"on {outcome.label}: " if outcome.label else ""
+        if isinstance(outcome.error, AnswerError):  # `run` found a result of the wrong kind
+            return Result(self.id, "error", f"{where}{outcome.error}")
         if outcome.error is not None:
             return Result(self.id, "error", f"{where}your code raised {first_line(outcome.error)}")
         if isinstance(problem, AnswerError):

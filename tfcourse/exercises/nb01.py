@@ -119,7 +119,7 @@ def _blocks_shuffled(run):
 def _shuffled_after_batching(outcomes):
     runs = [o.value for o in outcomes if o.error is None]
     return len(runs) == len(outcomes) and all(_blocks_shuffled(run) and not _not_batched(run) for run in runs) \
-        and any(run["batch_size"] > 1 and _epochs(run)[0] != sorted(_epochs(run)[0]) for run in runs)
+        and any(run["batch_size"] > 1 and any(epoch != sorted(epoch) for epoch in _epochs(run)) for run in runs)
 
 
 def _not_batched(run):
@@ -284,6 +284,15 @@ def shuffled_epochs(images, labels, batch_size, seed, epochs):
                                         "return dataset.repeat(epochs).batch(batch_size)"),
                 detect=lambda outcomes: _all_runs(lambda run: True)(outcomes)
                 and any(_straddles_epochs(o.value) for o in outcomes)),
+        Mistake("shuffle_after_batch",
+                "you shuffled after batching: whole batches are reordered, but each still holds neighbouring "
+                "examples. Shuffle the examples, then batch, then repeat.",
+                EPOCHS_SOLUTION.replace(
+                    "dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)\n"
+                    "    return dataset.batch(batch_size).repeat(epochs)",
+                    "dataset = dataset.batch(batch_size).shuffle(len(images), seed=seed)\n"
+                    "    return dataset.repeat(epochs)"),
+                detect=_shuffled_after_batching),
         Mistake("same_order_every_epoch",
                 "every epoch comes in the same order: `reshuffle_each_iteration=False` (or shuffling once in "
                 "numpy) fixes it. Let the shuffle draw a new order on each repeat.",

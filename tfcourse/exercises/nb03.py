@@ -256,6 +256,11 @@ def sgd_step(model, images, labels, learning_rate):
                     "    loss = mnist.loss(model(images), labels)\n    with tf.GradientTape() as tape:\n"
                     "        pass\n"),
                 detect=_no_gradients),
+        Mistake("loss_after_update",
+                "the update is right, but return the loss computed before it: the one the gradients came from "
+                "(the learning curve plots that one).",
+                STEP_IMPORT + STEP_SOLUTION.replace("    return loss\n",
+                                                    "    return mnist.loss(model(images), labels)\n")),
         Mistake("gradients_of_wrong_variables",
                 "only some of the variables moved: take the gradients with respect to all of "
                 "`model.trainable_variables` and update each of them.",
