@@ -314,12 +314,12 @@ q3 = ValueExercise(
         "The training split has 55,000 examples. With `dataset.batch(128)` (the last batch kept), how many "
         "batches make one epoch? Set `batches_per_epoch` to the number (an integer: compute it or type it)."),
     skeleton="batches_per_epoch = ...\n",
-    solution="batches_per_epoch = -(-55000 // 128)  # ceiling division: 429 full batches and one of 88\n",
+    solution="batches_per_epoch = -(-55000 // 128)  # ceiling division: the shorter last batch counts too\n",
     hints=["55,000 / 128 is not a whole number: what happens to the examples left over?",
-           "429 full batches hold 54,912 examples; the other 88 make one more, shorter batch."],
+           "429 full batches hold 54,912 examples; the examples left over make one more, shorter batch."],
     mistakes=[
         Mistake("dropped_partial_batch",
-                "429 counts only the full batches; the 88 examples left over make one more, shorter batch "
+                "429 counts only the full batches; the examples left over make one more, shorter batch "
                 "(unless `drop_remainder=True`).",
                 "batches_per_epoch = 55000 // 128\n", detect=lambda o: o[0].value == 429),
         Mistake("not_an_integer",
@@ -330,10 +330,46 @@ q3 = ValueExercise(
     ],
     expected=lambda: 430,
     compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
-    explain=lambda value: f"{value} batches: 429 of 128 and the last of 88 examples.",
+    explain=lambda value: f"{value} batches: 429 full ones and a shorter last one.",
 )
 
-# ---------------------------------------------------------------- q4: predict the batch sizes
+# ---------------------------------------------------------------- q4: the last partial batch
+
+
+def _last_batch_size():
+    import tensorflow as tf
+
+    last = next(iter(tf.data.Dataset.range(55000).batch(128).skip(429)))
+    return int(last.shape[0])
+
+
+q4 = ValueExercise(
+    "nb01.q4", "last_batch_size", "the last, partial batch",
+    prompt=(
+        "Same split, same `dataset.batch(128)`: how many examples does the **last** batch of an epoch hold? "
+        "Set `last_batch_size` to the number. The check runs the pipeline to see."),
+    skeleton="last_batch_size = ...\n",
+    solution="last_batch_size = 55000 % 128  # what is left after 429 full batches\n",
+    hints=["The full batches take 429 x 128 = 54,912 examples.",
+           "The remainder of a division: `55000 % 128`."],
+    mistakes=[
+        Mistake("assumed_full",
+                "the last batch is not full: 55,000 is not a multiple of 128, so it holds the remainder, "
+                "`55000 % 128`.",
+                "last_batch_size = 128\n", detect=lambda o: o[0].value == 128),
+        Mistake("assumed_nothing_left",
+                "something is left over: 429 full batches hold 54,912 examples, not 55,000.",
+                "last_batch_size = 0\n", detect=lambda o: o[0].value == 0),
+        Mistake("counted_batches",
+                "430 is the number of batches; the question asks how many examples the last one holds.",
+                "last_batch_size = 430\n", detect=lambda o: o[0].value == 430),
+    ],
+    expected=_last_batch_size,
+    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
+    explain=lambda value: f"running it, the last batch holds {value} examples.",
+)
+
+# ---------------------------------------------------------------- q5: predict the batch sizes
 
 
 def _predicted_sizes():
@@ -348,8 +384,8 @@ def _compare_sizes(expected, got):
     return None if list(got) == list(expected) else f"running it gives {list(expected)}, you predicted {list(got)}"
 
 
-q4 = ValueExercise(
-    "nb01.q4", "predicted_sizes", "predict the batch sizes",
+q5 = ValueExercise(
+    "nb01.q5", "predicted_sizes", "predict the batch sizes",
     prompt=(
         "Predict, then let the check run it: what are the sizes of the batches of "
         "`tf.data.Dataset.range(10).batch(4).repeat(2)`, in order? Set `predicted_sizes` to a list of "
@@ -371,4 +407,4 @@ q4 = ValueExercise(
     explain=lambda sizes: f"running it gives {sizes}.",
 )
 
-EXERCISES = [q1, q2, q3, q4]
+EXERCISES = [q1, q2, q3, q4, q5]
