@@ -99,6 +99,14 @@ def test_a_result_of_the_wrong_kind_gets_a_clear_message(exercise):
     assert_one_friendly_line(result)
 
 
+def test_the_wrong_function_is_told_which_arguments_are_expected():
+    module = MODULES[MODULE_NAMES.index("nb03")]
+    result = module.q1.evaluate(module.q2.reference())
+    assert result.status == "error"
+    assert result.message == ("the check calls `my_loss(logits, labels)`, but yours is "
+                              "`sgd_step(model, images, labels, learning_rate)`: give it the same arguments, in that order")
+
+
 def test_a_wrong_shape_names_both_shapes():
     result = core.run_source("def my_loss(logits, labels):\n    return tf.zeros([3, 3])\n", "my_loss", "<shape>")
     result = MODULES[MODULE_NAMES.index("nb03")].q1.evaluate(result)

@@ -14,6 +14,7 @@ the snippets and the test cases do, when a check runs.
 
 import copy
 import dataclasses
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -292,6 +293,21 @@ class FunctionExercise(Exercise):
                               f"define it with `def {self.answer}(...):` and pass the function itself")
         if placeholder_state(answer) == "empty":
             raise NotAttempted(f"`{self.answer}` is still the skeleton: write its body in place of `...`.")
+        self._check_signature(answer)
+
+    def _check_signature(self, answer):
+        """AnswerError unless `answer` can be called like the reference (same positional arguments)."""
+        expected = inspect.signature(self.reference())
+        try:
+            got = inspect.signature(answer)
+        except (TypeError, ValueError):  # a builtin or C function: let the run show what happens
+            return
+        try:
+            got.bind(*expected.parameters)
+        except TypeError:
+            raise AnswerError(f"the check calls `{self.answer}{expected}`, but yours is "
+                              f"`{getattr(answer, '__name__', self.answer)}{got}`: give it the same arguments, "
+                              "in that order") from None
 
     def _outcomes(self, function):
         outcomes = []
