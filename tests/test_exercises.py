@@ -192,6 +192,18 @@ def test_the_stored_exercise_section_is_generated_from_the_module(module_name):
     assert cells.exercise_ids(notebook) == [e.id for e in module.EXERCISES]
 
 
+def test_answered_notebook_puts_each_answer_in_its_tagged_cell():
+    module = MODULES[MODULE_NAMES.index("nb03")]
+    notebook = nbformat.read(notebook_path("nb03"), as_version=4)
+    mistake = module.q1.mistakes[0]
+    answered = cells.answered_notebook(notebook, module, {"q1": mistake.wrong})
+    sources = {tag: c.source for c in answered.cells for tag in c.metadata.get("tags", []) if tag.startswith("exercise:")}
+    assert sources["exercise:q1"] == mistake.wrong.rstrip("\n") + "\n\nex.q1.check(my_loss)"
+    assert sources["exercise:q2"] == cells.cell_source(module.q2)  # untouched: the skeleton
+    with pytest.raises(ValueError, match=r"tfcourse.exercises.nb03 has no exercises \['q9'\]"):
+        cells.answered_notebook(notebook, module, {"q9": "x = 1"})
+
+
 @pytest.mark.parametrize("module_name", MODULE_NAMES)
 def test_the_solved_exercise_section_runs_and_every_check_passes(module_name, tmp_path, monkeypatch):
     """The solutions run in a real kernel, in smoke mode: the environment cell, then the section."""

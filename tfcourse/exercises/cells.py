@@ -6,7 +6,8 @@ module is the one source of prompts, skeletons and solutions:
   * per exercise, a markdown prompt and a code cell (tag "exercise:qK") holding the skeleton
     followed by the check call, e.g. `ex.q1.check(my_loss)`.
 All of them carry the tag "exercises". `solved_notebook` swaps each skeleton for the module's
-solution; `collect_records` reads the records `check()` left in an executed notebook's outputs.
+solution (`answered_notebook` for any answers, e.g. a catalogued mistake); `collect_records`
+reads the records `check()` left in an executed notebook's outputs.
 
 Write (or refresh) a notebook's section with:
     python -m tfcourse.exercises.cells notebooks/03_loss_and_training.ipynb
@@ -53,9 +54,9 @@ def exercise_tag(exercise):
     return f"{EXERCISE_TAG_PREFIX}{exercise.question}"
 
 
-def cell_source(exercise, solved=False):
-    """The code cell of `exercise`: skeleton (or solution) then the check call."""
-    body = exercise.solution_source if solved else exercise.skeleton
+def cell_source(exercise, solved=False, answer=None):
+    """The code cell of `exercise`: skeleton (or solution, or the given answer source) then the check call."""
+    body = answer if answer is not None else exercise.solution_source if solved else exercise.skeleton
     return body.rstrip("\n") + "\n\n" + exercise.check_call
 
 
@@ -108,14 +109,23 @@ def exercise_section(notebook):
 
 def solved_notebook(notebook, module):
     """A copy of `notebook` whose exercise cells hold the module's solutions."""
+    return answered_notebook(notebook, module, {e.question: e.solution_source for e in module.EXERCISES})
+
+
+def answered_notebook(notebook, module, answers):
+    """A copy of `notebook` whose exercise cells hold the given answers, {"q1": source, ...}
+    (e.g. `module.q1.mistakes[0].wrong` for a notebook with a known mistake); others keep theirs."""
     by_tag = {exercise_tag(exercise): exercise for exercise in module.EXERCISES}
-    solved = copy.deepcopy(notebook)
-    for cell in solved.cells:
+    unknown = sorted(set(answers) - {exercise.question for exercise in module.EXERCISES})
+    if unknown:
+        raise ValueError(f"{module.__name__} has no exercises {unknown}")
+    answered = copy.deepcopy(notebook)
+    for cell in answered.cells:
         for tag in _tags(cell):
-            if tag in by_tag:
-                cell.source = cell_source(by_tag[tag], solved=True)
+            if tag in by_tag and by_tag[tag].question in answers:
+                cell.source = cell_source(by_tag[tag], answer=answers[by_tag[tag].question])
                 cell.outputs, cell.execution_count = [], None
-    return solved
+    return answered
 
 
 def exercise_ids(notebook):
