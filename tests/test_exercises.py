@@ -1,0 +1,230 @@
+"""The exercises: every reference passes, every catalogued mistake is named, bad answers get a
+one-line message, and each notebook's solved exercise section runs clean in a real kernel.
+
+Parametrised over every module tfcourse/exercises/nbNN.py, so a new module is tested by adding it.
+"""
+
+import importlib
+import os
+import pathlib
+import pkgutil
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+import tfcourse.exercises
+from tfcourse.exercises import cells, core, feedback
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+MODULE_NAMES = sorted(m.name for m in pkgutil.iter_modules(tfcourse.exercises.__path__) if m.name[:2] == "nb")
+MODULES = [importlib.import_module(f"tfcourse.exercises.{name}") for name in MODULE_NAMES]
+EXERCISES = [exercise for module in MODULES for exercise in module.EXERCISES]
+FUNCTION_EXERCISES = [e for e in EXERCISES if isinstance(e, core.FunctionExercise)]
+MISTAKES = [(exercise, mistake) for exercise in EXERCISES for mistake in exercise.mistakes]
+
+
+def by_id(exercise):
+    return exercise.id
+
+
+def assert_one_friendly_line(result):
+    assert "\n" not in result.message and "Traceback" not in result.message, result.message
+    assert "{{function_node" not in result.message, result.message
+
+
+def test_exercise_modules_import_no_tensorflow():
+    code = ("import sys\n" + "".join(f"import tfcourse.exercises.{name}\n" for name in MODULE_NAMES)
+            + "import tfcourse.exercises.cells\nprint('tensorflow' in sys.modules)")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+    assert output.strip() == "False"
+
+
+def test_every_module_has_three_to_five_exercises_with_ids_matching_their_names():
+    assert MODULE_NAMES, "no exercise modules found"
+    for module in MODULES:
+        short = module.__name__.rsplit(".", 1)[1]
+        assert 3 <= len(module.EXERCISES) <= 5, short
+        for number, exercise in enumerate(module.EXERCISES, start=1):
+            assert exercise.id == f"{short}.q{number}" and getattr(module, f"q{number}") is exercise
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=by_id)
+def test_reference_solution_passes(exercise):
+    result = exercise.evaluate(exercise.reference())
+    assert (result.status, result.mistake) == ("passed", None), result.message
+
+
+@pytest.mark.parametrize("exercise,mistake", MISTAKES, ids=[f"{e.id}-{m.name}" for e, m in MISTAKES])
+def test_each_catalogued_mistake_gets_its_own_diagnosis(exercise, mistake):
+    result = exercise.evaluate(exercise.answer_with(mistake))
+    assert (result.status, result.mistake) == ("mistake", mistake.name), result.message
+    assert result.message == mistake.message
+
+
+DETECTORS = [(e, m) for e, m in MISTAKES if m.detect is not None]
+
+
+@pytest.mark.parametrize("exercise,mistake", DETECTORS, ids=[f"{e.id}-{m.name}" for e, m in DETECTORS])
+def test_no_detector_fires_on_the_reference(exercise, mistake):
+    # A detector runs only after an answer failed, but one that also fits the reference would
+    # misname a nearly right answer.
+    assert not mistake.detect(exercise._outcomes(exercise.reference()))
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=by_id)
+def test_the_skeleton_is_not_attempted(exercise):
+    skeleton_answer = core.run_source(exercise.skeleton, exercise.answer, f"<{exercise.id} skeleton>")
+    for answer in (Ellipsis, skeleton_answer):
+        result = exercise.evaluate(answer)
+        assert result.status == "not_attempted", result.message
+
+
+@pytest.mark.parametrize("exercise", FUNCTION_EXERCISES, ids=by_id)
+def test_a_non_callable_answer_gets_a_clear_message(exercise):
+    result = exercise.evaluate(42)
+    assert result.status == "error"
+    assert f"expected a function `{exercise.answer}(...)`, got int" in result.message
+    assert_one_friendly_line(result)
+
+
+@pytest.mark.parametrize("exercise", FUNCTION_EXERCISES, ids=by_id)
+def test_a_result_of_the_wrong_kind_gets_a_clear_message(exercise):
+    result = exercise.evaluate(lambda *args: "a string")
+    assert result.status == "error" and "expected" in result.message and "str" in result.message, result.message
+    assert_one_friendly_line(result)
+
+
+def test_the_wrong_function_is_told_which_arguments_are_expected():
+    module = MODULES[MODULE_NAMES.index("nb03")]
+    result = module.q1.evaluate(module.q2.reference())
+    assert result.status == "error"
+    assert result.message == ("the check calls `my_loss(logits, labels)`, but yours is "
+                              "`sgd_step(model, images, labels, learning_rate)`: give it the same arguments, in that order")
+
+
+def test_a_wrong_shape_names_both_shapes():
+    result = core.run_source("def my_loss(logits, labels):\n    return tf.zeros([3, 3])\n", "my_loss", "<shape>")
+    result = MODULES[MODULE_NAMES.index("nb03")].q1.evaluate(result)
+    assert result.status == "error"
+    assert "expected a scalar (shape []), got shape [3, 3]" in result.message
+    assert_one_friendly_line(result)
+
+
+def test_an_error_deep_inside_tensorflow_is_one_line_naming_the_case():
+    wrong = core.run_source(textwrap.dedent("""\
+        def my_loss(logits, labels):
+            return tf.reduce_mean(tf.matmul(logits, tf.one_hot(labels, 10)))
+        """), "my_loss", "<deep error>")
+    result = MODULES[MODULE_NAMES.index("nb03")].q1.evaluate(wrong)
+    assert result.status == "error"
+    assert result.message.startswith("on a batch of 4 (labels 0, 9, 3, 9): your code raised InvalidArgumentError: ")
+    assert_one_friendly_line(result)
+
+
+def test_a_placeholder_left_in_a_half_written_function_is_not_attempted():
+    half = core.run_source(textwrap.dedent("""\
+        def my_loss(logits, labels):
+            one_hot = tf.one_hot(labels, depth=10)
+            return tf.reduce_mean(...)
+        """), "my_loss", "<half written>")
+    result = MODULES[MODULE_NAMES.index("nb03")].q1.evaluate(half)
+    assert result.status == "not_attempted" and "placeholders" in result.message
+
+
+def test_check_reads_the_callers_variable_and_prints_outside_jupyter(capsys):
+    exercise = MODULES[MODULE_NAMES.index("nb03")].q3
+    uniform_loss = ...
+    exercise.check()
+    assert capsys.readouterr().out.startswith("[not attempted] Not attempted yet: replace the `...`")
+    uniform_loss = 2.302585  # noqa: F841 - read by check() from this frame
+    exercise.check()
+    assert capsys.readouterr().out.startswith("[passed] Correct: ")
+
+
+def test_hints_get_stronger_and_the_solution_shows_its_source(capsys):
+    exercise = MODULES[MODULE_NAMES.index("nb03")].q1
+    exercise._hints_shown = 0
+    exercise.hint()
+    exercise.hint()
+    output = capsys.readouterr().out
+    assert "Hint 1 of 3: " + exercise.hints[0] in output and "Hint 2 of 3: " + exercise.hints[1] in output
+    exercise.solution()
+    assert exercise.solution_source.strip() in capsys.readouterr().out
+    with pytest.raises(ValueError, match="hint level must be 1..3, got 7"):
+        exercise.hint(7)
+
+
+def test_the_display_bundle_carries_html_text_and_the_record():
+    result = core.Result("nb03.q1", "mistake", "you summed the `losses`", "sum_instead_of_mean")
+    bundle = feedback.message_bundle(result.status, None, result.message, result.record())
+    assert bundle[feedback.RECORD_MIME_TYPE] == {"format": 1, "exercise": "nb03.q1", "event": "check",
+                                                 "status": "mistake", "mistake": "sum_instead_of_mean",
+                                                 "message": "you summed the `losses`"}
+    assert "<code>losses</code>" in bundle["text/html"] and "Not quite" in bundle["text/html"]
+    assert bundle["text/plain"] == "[mistake] Not quite: you summed the `losses`"
+
+
+def test_exercise_ids_must_name_module_and_question():
+    with pytest.raises(ValueError, match="exercise id must look like 'nb03.q1', got 'q1'"):
+        core.ValueExercise("q1", "x", "t", prompt="", skeleton="x = ...\n", solution="x = 1\n", hints=[],
+                           expected=lambda: 1)
+
+
+def notebook_path(module_name):
+    return next((REPO / "notebooks").glob(f"{module_name[2:]}_*.ipynb"))
+
+
+@pytest.mark.parametrize("module_name", MODULE_NAMES)
+def test_the_stored_exercise_section_is_generated_from_the_module(module_name):
+    notebook = nbformat.read(notebook_path(module_name), as_version=4)
+    stored = [(c.cell_type, c.source, c.metadata.get("tags")) for c in notebook.cells
+              if cells.SECTION_TAG in c.metadata.get("tags", [])]
+    module = MODULES[MODULE_NAMES.index(module_name)]
+    generated = [(c.cell_type, c.source, c.metadata.get("tags")) for c in cells.section_cells(module)]
+    assert stored == generated, f"run: python -m tfcourse.exercises.cells {notebook_path(module_name).relative_to(REPO)}"
+    assert notebook.cells[-len(stored):] == [c for c in notebook.cells if c.metadata.get("tags", []) and
+                                             cells.SECTION_TAG in c.metadata["tags"]], "the section ends the notebook"
+    assert cells.exercise_ids(notebook) == [e.id for e in module.EXERCISES]
+
+
+def test_answered_notebook_puts_each_answer_in_its_tagged_cell():
+    module = MODULES[MODULE_NAMES.index("nb03")]
+    notebook = nbformat.read(notebook_path("nb03"), as_version=4)
+    mistake = module.q1.mistakes[0]
+    answered = cells.answered_notebook(notebook, module, {"q1": mistake.wrong})
+    sources = {tag: c.source for c in answered.cells for tag in c.metadata.get("tags", []) if tag.startswith("exercise:")}
+    assert sources["exercise:q1"] == mistake.wrong.rstrip("\n") + "\n\nex.q1.check(my_loss)"
+    assert sources["exercise:q2"] == cells.cell_source(module.q2)  # untouched: the skeleton
+    with pytest.raises(ValueError, match=r"tfcourse.exercises.nb03 has no exercises \['q9'\]"):
+        cells.answered_notebook(notebook, module, {"q9": "x = 1"})
+
+
+@pytest.mark.parametrize("module_name", MODULE_NAMES)
+def test_the_solved_exercise_section_runs_and_every_check_passes(module_name, tmp_path, monkeypatch):
+    """The solutions run in a real kernel, in smoke mode: the environment cell, then the section."""
+    monkeypatch.setenv("TFCOURSE_SMOKE", "1")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    module = MODULES[MODULE_NAMES.index(module_name)]
+    notebook = nbformat.read(notebook_path(module_name), as_version=4)
+    solved = cells.solved_notebook(cells.exercise_section(notebook), module)
+    assert "environment_report" in [c for c in solved.cells if c.cell_type == "code"][0].source
+    NotebookClient(solved, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    results = cells.check_results(solved)
+    assert {key: record["status"] for key, record in results.items()} == \
+        {exercise.id: "passed" for exercise in module.EXERCISES}, results
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_answer_names_do_not_shadow_library_names():
+    # A notebook may not `def` a name the library exports (tests/test_notebooks.py), and the
+    # student's function is defined in the notebook: its name must be new.
+    from test_notebooks import library_public_names
+
+    clashes = sorted({e.answer for e in EXERCISES} & library_public_names())
+    assert clashes == [], f"rename these answers: {clashes}"
