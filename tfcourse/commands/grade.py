@@ -92,9 +92,9 @@ def run(args):
         print(f"[{number}/{len(args.paths)}] {path} ...", file=sys.stderr, flush=True)
         grade = grading.grade_notebook(notebook, path, timeout=args.timeout, kernel_name=args.kernel,
                                        smoke=args.smoke, exercises_only=args.exercises_only)
-        stopped = f"; stopped: {grade.stopped}" if grade.stopped else ""
+        note = f"; {grade.note}" if grade.note else ""
         print(f"[{number}/{len(args.paths)}] {path}: {grade.passed}/{grade.total} passed in "
-              f"{grade.seconds:g} s{stopped}", file=sys.stderr, flush=True)
+              f"{grade.seconds:g} s{note}", file=sys.stderr, flush=True)
         grades.append(grade)
     table = gradebook.format_table(grades, details=args.verbose)
     if args.json:

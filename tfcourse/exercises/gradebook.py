@@ -34,7 +34,7 @@ def _total_text(passed, total):
 
 def format_table(notebook_grades, details=False):
     """The table a teacher reads in a terminal: a notebook's exercises in order, its total (and
-    why its run stopped, if it did), then the overall total. With `details`, each exercise
+    why not every cell ran, if so), then the overall total. With `details`, each exercise
     that did not pass is followed by the one-line message its student saw (or why it was
     not graded)."""
     rows = [("notebook", "exercise", "status", None)]
@@ -45,8 +45,8 @@ def format_table(notebook_grades, details=False):
             rows.append((grade.notebook if first else "", exercise.exercise, status_text(exercise), detail))
             first = False
         total = _total_text(grade.passed, grade.total)
-        if grade.stopped:
-            total += f" (stopped: {grade.stopped})"
+        if grade.note:
+            total += f" ({grade.note})"
         rows.append((grade.notebook if first else "", "total", total, None))
     passed, total = totals(notebook_grades)
     count = len(notebook_grades)
@@ -69,7 +69,7 @@ def to_dict(notebook_grades):
         "passed": passed,
         "total": total,
         "notebooks": [
-            {"notebook": g.notebook, "passed": g.passed, "total": g.total, "stopped": g.stopped,
+            {"notebook": g.notebook, "passed": g.passed, "total": g.total, "note": g.note,
              "seconds": g.seconds,
              "exercises": [{"exercise": e.exercise, "status": e.status, "mistake": e.mistake,
                             "message": e.message} for e in g.exercises]}

@@ -5,8 +5,8 @@
     grade.passed, grade.total          # 3, 4
     grade.exercises[1].status          # "mistake" (grade.exercises[1].mistake: "sum_instead_of_mean")
 
-Each notebook runs in a new kernel whose working directory is a new temporary directory,
-removed afterwards, so no file of one run reaches the next. Stored outputs are cleared first
+Each notebook runs in a new kernel whose working directory (and TMPDIR) is in a new temporary
+directory, removed afterwards, so no file of one run reaches the next. Stored outputs are cleared first
 (a record someone else's run left proves nothing), then nbclient runs the code cells in order.
 An exception in a cell does not stop the run, so one broken answer costs one exercise; a kernel
 that dies, or a notebook that outlasts its time budget, does stop it. nbclient fills the
@@ -56,11 +56,12 @@ class ExerciseGrade:
 
 @dataclasses.dataclass(frozen=True)
 class NotebookGrade:
-    """A graded notebook: its exercises in notebook order, and why the run stopped (None when
-    every cell ran; else one line, e.g. "the 300 s budget ran out in nb03.q2's cell")."""
+    """A graded notebook: its exercises in notebook order, and `note`: None when every cell ran,
+    else one line saying why not ("stopped: the 300 s budget ran out in nb03.q2's cell",
+    "not run: no exercise section to grade")."""
     notebook: str
     exercises: tuple[ExerciseGrade, ...]
-    stopped: str | None = None
+    note: str | None = None
     seconds: float = 0.0
 
     @property
@@ -208,7 +209,7 @@ def grade_notebook(notebook, name, timeout=DEFAULT_TIMEOUT, kernel_name=DEFAULT_
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     if not ids:
-        return NotebookGrade(name, (), "no exercise section (nothing to grade)")
+        return NotebookGrade(name, (), "not run: no exercise section to grade")
     deadline, current = [], [-1]
 
     def remaining(cell):
@@ -222,8 +223,13 @@ def grade_notebook(notebook, name, timeout=DEFAULT_TIMEOUT, kernel_name=DEFAULT_
 
     env = {**os.environ, "TFCOURSE_SMOKE": "1"} if smoke else dict(os.environ)
     start = time.monotonic()
-    stopped_at, reason, stopped = None, None, None
-    with tempfile.TemporaryDirectory(prefix="tfcourse-grade-") as workdir:
+    stopped_at, reason, note = None, None, None
+    with tempfile.TemporaryDirectory(prefix="tfcourse-grade-") as root:
+        # The kernel's working directory starts empty; its TMPDIR is a sibling so that temporary
+        # files (TensorFlow's AutoGraph sources, which a killed kernel never deletes) go too.
+        workdir, env["TMPDIR"] = os.path.join(root, "work"), os.path.join(root, "tmp")
+        os.mkdir(workdir)
+        os.mkdir(env["TMPDIR"])
         # shutdown_kernel="immediate": the kernel is thrown away anyway, and a graceful shutdown
         # waits seconds per notebook (longer for one stuck in a loop).
         client = NotebookClient(run, timeout=timeout, timeout_func=remaining, allow_errors=True,
@@ -235,14 +241,14 @@ def grade_notebook(notebook, name, timeout=DEFAULT_TIMEOUT, kernel_name=DEFAULT_
             client.execute(env=env, stderr=subprocess.DEVNULL)
         except CellTimeoutError:
             stopped_at, reason = current[0], f"timed out (the notebook's {timeout:g} s were spent)"
-            stopped = f"the {timeout:g} s budget ran out in {_describe_cell(run, stopped_at, ids)}"
+            note = f"stopped: the {timeout:g} s budget ran out in {_describe_cell(run, stopped_at, ids)}"
         except DeadKernelError:
             stopped_at, reason = current[0], "the kernel died while this cell ran"
-            stopped = f"the kernel died in {_describe_cell(run, stopped_at, ids)}"
+            note = f"stopped: the kernel died in {_describe_cell(run, stopped_at, ids)}"
         except Exception as error:  # noqa: BLE001 - one notebook that cannot run must not stop the others
             stopped_at = current[0]
             reason = f"the run failed: {first_line(error)}"
-            stopped = (f"could not run: {first_line(error)}" if stopped_at < 0 else
-                       f"the run failed in {_describe_cell(run, stopped_at, ids)}: {first_line(error)}")
-    return NotebookGrade(name, grades_from_run(run, ids, stopped_at, reason), stopped,
+            note = (f"not run: {first_line(error)}" if stopped_at < 0 else
+                    f"stopped: the run failed in {_describe_cell(run, stopped_at, ids)}: {first_line(error)}")
+    return NotebookGrade(name, grades_from_run(run, ids, stopped_at, reason), note,
                          round(time.monotonic() - start, 1))
