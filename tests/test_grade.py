@@ -1,9 +1,11 @@
 """`tfcourse grade` on real notebooks in real kernels: the solved and unsolved copies of notebook
-03, one with a catalogued mistake and one that loops forever, graded by the real command line.
+03, one with a catalogued mistake (and a kernel that dies) and one that loops forever, graded by
+the real command line.
 
 Two commands run four notebooks (a kernel each, ~10 s for the TensorFlow import): the first
 grades the looping notebook then the solved one (full notebooks, --exercises-only, JSON to a
-file), the second the mistake then the unsolved copy (exercise sections only, CSV to a file).
+file), the second the mistake then the unsolved copy (exercise sections only, CSV to a file):
+each time the second notebook is graded after the first one stopped early.
 Each prints the table as well, so every format is compared with the table of the same run.
 """
 
@@ -18,7 +20,7 @@ import pytest
 
 from conftest import REPO
 from tfcourse import cli
-from tfcourse.exercises import cells, gradebook, grading, nb03
+from tfcourse.exercises import cells, feedback, gradebook, grading, nb03
 
 NOTEBOOK = REPO / "notebooks" / "03_loss_and_training.ipynb"
 LOOP_TIMEOUT = 25  # seconds: the environment cell, the setup cell and q1 need ~11 s on a loaded 2-core machine
@@ -75,12 +77,14 @@ def loop_then_solved(notebook03, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mistake_then_unsolved(notebook03, tmp_path_factory):
-    """Grades a section with a catalogued mistake in q2, then the unsolved section (CSV to a file)."""
+    """Grades a section with a catalogued mistake in q2, an exception in q3 and a kernel that dies
+    in q4, then the unsolved section (CSV to a file)."""
     tmp_path = tmp_path_factory.mktemp("mistake_then_unsolved")
     section = cells.exercise_section(notebook03)
     mistake = nb03.q2.mistakes[0]
     nbformat.write(cells.answered_notebook(section, nb03, {"q1": nb03.q1.solution_source, "q2": mistake.wrong,
-                                                           "q3": "uniform_loss = undefined_name\n"}),
+                                                           "q3": "uniform_loss = undefined_name\n",
+                                                           "q4": "import os\nos._exit(1)\n"}),
                    tmp_path / "mistake.ipynb")
     nbformat.write(section, tmp_path / "unsolved.ipynb")
     result = grade("--csv", "-o", "grades.csv", "mistake.ipynb", "unsolved.ipynb", tmp_path=tmp_path)
@@ -127,12 +131,12 @@ def test_json_gradebook_matches_the_table(loop_then_solved):
     assert overall.startswith(f"{book['passed']}/{book['total']} passed") and (book["passed"], book["total"]) == (5, 8)
 
 
-def test_a_catalogued_mistake_is_named_and_an_exception_is_an_error(mistake_then_unsolved):
+def test_a_catalogued_mistake_is_named_an_exception_and_a_dead_kernel_are_errors(mistake_then_unsolved):
     result, _, mistake = mistake_then_unsolved
     rows, _ = parse_table(result.stdout)
     assert [rows[("mistake.ipynb", e.id)] for e in nb03.EXERCISES] == \
-        ["passed", f"mistake: {mistake.name}", "error", "not attempted"], result.stdout
-    assert rows[("mistake.ipynb", "total")] == "1/4 passed"
+        ["passed", f"mistake: {mistake.name}", "error", "error"], result.stdout
+    assert rows[("mistake.ipynb", "total")] == "1/4 passed (stopped: the kernel died in nb03.q4's cell)"
 
 
 def test_the_unsolved_copy_is_not_attempted(mistake_then_unsolved):
@@ -141,6 +145,7 @@ def test_the_unsolved_copy_is_not_attempted(mistake_then_unsolved):
     assert [rows[("unsolved.ipynb", e.id)] for e in nb03.EXERCISES] == ["not attempted"] * 4
     assert rows[("unsolved.ipynb", "total")] == "0/4 passed"
     assert overall == "1/8 passed (2 notebooks)"
+    assert "[2/2] unsolved.ipynb: 0/4 passed" in result.stderr
     assert result.stdout.endswith("gradebook written to grades.csv\n")
 
 
@@ -153,9 +158,38 @@ def test_csv_gradebook_matches_the_table(mistake_then_unsolved):
     from_csv = {(r["notebook"], r["exercise"]): gradebook.status_text(grading.ExerciseGrade(
         r["exercise"], r["status"], r["mistake"] or None, r["message"])) for r in records}
     assert from_csv == {key: status for key, status in rows.items() if key[1] != "total"}
-    q2, q3 = records[1], records[2]
+    q2, q3, q4 = records[1:4]
     assert (q2["status"], q2["mistake"], q2["message"]) == ("mistake", mistake.name, mistake.message)
     assert q3["message"] == "NameError: name 'undefined_name' is not defined"
+    assert q4["message"] == "the kernel died while this cell ran"
+
+
+def executed(*cells_and_outputs):
+    """A notebook as nbclient leaves it: [(source, tags, outputs)] -> code cells."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source, metadata={"tags": tags}, outputs=outputs)
+                      for source, tags, outputs in cells_and_outputs]
+    return notebook
+
+
+def test_an_exercise_without_a_check_record_is_graded_by_what_its_cell_did():
+    record = {"format": 1, "exercise": "nb03.q2", "event": "check", "status": "passed", "mistake": None,
+              "message": "well done"}
+    notebook = executed(
+        ("from tfcourse.exercises import nb03 as ex", [cells.SETUP_TAG], []),
+        ("def my_loss(logits, labels): return 0", ["exercise:q1"], []),      # the check call removed
+        ("...", ["exercise:q2"], [nbformat.v4.new_output("display_data", {feedback.RECORD_MIME_TYPE: record})]),
+        ("uniform_loss = 1 / 0", ["exercise:q3"], [nbformat.v4.new_output(
+            "error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]))
+    ids = grading.exercises_of(notebook)
+    assert ids == [e.id for e in nb03.EXERCISES]
+    assert [(g.status, g.message) for g in grading.grades_from_run(notebook, ids)] == [
+        ("not_attempted", "its cell ran without calling `ex.q1.check`"),
+        ("passed", "well done"),
+        ("error", "ZeroDivisionError: division by zero"),
+        ("not_attempted", "the notebook has no cell for it")]                # q4's cell was deleted
+    stopped = grading.grades_from_run(notebook, ids, stopped_at=2, stop_reason="timed out")
+    assert [g.status for g in stopped] == ["not_attempted", "passed", "not_reached", "not_reached"]
 
 
 def grade_in_process(*args, capsys):

@@ -204,12 +204,13 @@ def grade_notebook(notebook, name, timeout=DEFAULT_TIMEOUT, kernel_name=DEFAULT_
     if not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     ids = exercises_of(notebook, name)
-    run = cells.exercise_section(notebook) if exercises_only and ids else nbformat.from_dict(notebook)
+    if not ids:
+        return NotebookGrade(name, (), "not run: no exercise section to grade")
+    has_code = any(cell.cell_type == "code" for cell in notebook.cells)
+    run = cells.exercise_section(notebook) if exercises_only and has_code else nbformat.from_dict(notebook)
     for cell in run.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    if not ids:
-        return NotebookGrade(name, (), "not run: no exercise section to grade")
     deadline, current = [], [-1]
 
     def remaining(cell):
