@@ -25,9 +25,11 @@ Exit status: 0 when every notebook was graded (whatever the grades), 2 on a path
 not a notebook or another misuse (nothing is run then)."""
 
 
-def configure(parser):
-    from tfcourse.exercises.grading import DEFAULT_KERNEL, DEFAULT_TIMEOUT
+DEFAULT_TIMEOUT = 300.0  # seconds per notebook: ~5x the longest lesson's full run on a 2-core CPU
+DEFAULT_KERNEL = "python3"
 
+
+def configure(parser):
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     parser.add_argument("paths", nargs="+", metavar="PATH", help="submitted notebooks (.ipynb)")
@@ -46,12 +48,14 @@ def configure(parser):
                              "not the lesson (faster; the exercises use nothing from the lesson)")
     formats = parser.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true",
-                         help="print the gradebook as JSON instead of the table")
+                         help="the gradebook as JSON (per notebook: totals, why a run stopped, "
+                              "each exercise) on stdout instead of the table, or to --output")
     formats.add_argument("--csv", action="store_true",
-                         help="print the gradebook as CSV (one row per exercise) instead of the table")
+                         help="the gradebook as CSV (notebook,exercise,status,mistake,message: one row "
+                              "per exercise) on stdout instead of the table, or to --output")
     parser.add_argument("-o", "--output", default=None, metavar="FILE",
-                        help="write the table (or the --json/--csv gradebook) to FILE instead of "
-                             "stdout; the table is then still printed")
+                        help="write the gradebook (the table, or JSON/CSV with --json/--csv) to FILE; "
+                             "the table is printed on stdout as well")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="under each exercise not passed, the message its student saw "
                              "(or why it was not graded)")
@@ -61,10 +65,15 @@ def _check_arguments(args):
     """Every misuse, found before any notebook runs: CourseError (exit 2, one line)."""
     import pathlib
 
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
     from tfcourse.errors import CourseError
-    from tfcourse.exercises import grading
+
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        from tfcourse.exercises import grading
+    except ModuleNotFoundError as error:
+        raise CourseError(f"grading needs the notebook packages ({error.name} is missing): "
+                          "pip install 'tfcourse[notebooks]'") from None
 
     notebooks = [grading.read_submission(path) for path in args.paths]
     if args.output is not None:
@@ -84,9 +93,9 @@ def _check_arguments(args):
 
 
 def run(args):
+    notebooks = _check_arguments(args)
     from tfcourse.exercises import gradebook, grading
 
-    notebooks = _check_arguments(args)
     grades = []
     for number, (path, notebook) in enumerate(zip(args.paths, notebooks), start=1):
         print(f"[{number}/{len(args.paths)}] {path} ...", file=sys.stderr, flush=True)

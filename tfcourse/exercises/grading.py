@@ -1,7 +1,8 @@
 """Grading submitted notebooks: run each headless in a fresh kernel, then read back its checks.
 
     notebook = grading.read_submission("alice/03_loss_and_training.ipynb")
-    grade = grading.grade_notebook(notebook, "alice/03_loss_and_training.ipynb", timeout=300)
+    grade = grading.grade_notebook(notebook, "alice/03_loss_and_training.ipynb", timeout=300,
+                                   kernel_name="python3")
     grade.passed, grade.total          # 3, 4
     grade.exercises[1].status          # "mistake" (grade.exercises[1].mistake: "sum_instead_of_mean")
 
@@ -36,8 +37,6 @@ from tfcourse.exercises import cells, core
 from tfcourse.exercises.answers import first_line
 
 STATUSES = core.STATUSES + ("not_reached",)
-DEFAULT_TIMEOUT = 300.0  # seconds per notebook: ~5x the longest lesson's full run on a 2-core CPU
-DEFAULT_KERNEL = "python3"
 
 
 class NotANotebook(CourseError):
@@ -107,8 +106,8 @@ def exercises_of(notebook, path=None):
     except ModuleNotFoundError:
         module = None
     ids = [exercise.id for exercise in module.EXERCISES] if module is not None else []
-    tagged = [f"{name}.{tag[len(cells.EXERCISE_TAG_PREFIX):]}" for cell in notebook.cells
-              for tag in _tags(cell) if tag.startswith(cells.EXERCISE_TAG_PREFIX)]
+    # exercise_ids prefixes the module its setup cell imports ("None" when that cell is gone).
+    tagged = [f"{name}.{i.rsplit('.', 1)[1]}" for i in cells.exercise_ids(notebook)]
     return ids + [i for i in tagged if i not in ids]
 
 
@@ -183,16 +182,16 @@ def grades_from_run(notebook, ids, stopped_at=None, stop_reason=None):
     return tuple(grades)
 
 
-def grade_notebook(notebook, name, timeout=DEFAULT_TIMEOUT, kernel_name=DEFAULT_KERNEL, smoke=False,
-                   exercises_only=False):
+def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercises_only=False):
     """Runs a copy of `notebook` in a fresh kernel and temporary directory; returns its NotebookGrade.
 
     Args:
       notebook: a submission (`read_submission`); it is not modified.
       name: how the grade names the notebook (its path); a file name NN_x.ipynb also tells the
         exercise module when the notebook's setup cell is gone.
-      timeout: seconds all the notebook's cells may run in total (kernel start-up not counted).
-      kernel_name: the Jupyter kernel to run it in.
+      timeout: seconds all the notebook's cells may run in total (kernel start-up not counted);
+        `tfcourse grade` gives 300.
+      kernel_name: the Jupyter kernel to run it in ("python3").
       smoke: set TFCOURSE_SMOKE=1 in the kernel (the lessons' small CI sizes); otherwise the
         kernel inherits this process's environment, TFCOURSE_SMOKE included.
       exercises_only: run only the environment cell and the exercise section
@@ -205,7 +204,9 @@ def grade_notebook(notebook, name, timeout=DEFAULT_TIMEOUT, kernel_name=DEFAULT_
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     ids = exercises_of(notebook, name)
     if not ids:
-        return NotebookGrade(name, (), "not run: no exercise section to grade")
+        why = ("its exercises' setup cell is gone, so which notebook's exercises they are is unknown; "
+               "name the file NN_name.ipynb" if cells.exercise_ids(notebook) else "no exercise section to grade")
+        return NotebookGrade(name, (), f"not run: {why}")
     has_code = any(cell.cell_type == "code" for cell in notebook.cells)
     run = cells.exercise_section(notebook) if exercises_only and has_code else nbformat.from_dict(notebook)
     for cell in run.cells:
