@@ -92,9 +92,10 @@ def read_submission(path):
 def exercises_of(notebook, path=None):
     """["nb03.q1", ...]: what the notebook asks, in order: its exercise module's list (so a deleted
     cell still counts), else its cell tags. The module is the one the setup cell imports, else
-    the one the file name implies (NN_name.ipynb); [] for a notebook without exercises."""
+    (exercise cells without their setup cell) the one the file name implies (NN_name.ipynb);
+    [] for a notebook without exercises."""
     name = cells.cell_module_name(notebook)
-    if name is None and path is not None:
+    if name is None and path is not None and cells.exercise_ids(notebook):
         try:
             name = cells.module_name_for(path)
         except ValueError:
@@ -226,7 +227,8 @@ def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercis
     env = {**os.environ, "TFCOURSE_SMOKE": "1"} if smoke else dict(os.environ)
     start = time.monotonic()
     stopped_at, reason, note = None, None, None
-    with tempfile.TemporaryDirectory(prefix="tfcourse-grade-") as root:
+    # ignore_cleanup_errors: a file the student's code left locked must not stop the other notebooks.
+    with tempfile.TemporaryDirectory(prefix="tfcourse-grade-", ignore_cleanup_errors=True) as root:
         # The kernel's working directory starts empty; its TMPDIR is a sibling so that temporary
         # files (TensorFlow's AutoGraph sources, which a killed kernel never deletes) go too.
         workdir, env["TMPDIR"] = os.path.join(root, "work"), os.path.join(root, "tmp")
