@@ -190,6 +190,11 @@ def test_an_exercise_without_a_check_record_is_graded_by_what_its_cell_did():
         ("not_attempted", "the notebook has no cell for it")]                # q4's cell was deleted
     stopped = grading.grades_from_run(notebook, ids, stopped_at=2, stop_reason="timed out")
     assert [g.status for g in stopped] == ["not_attempted", "passed", "not_reached", "not_reached"]
+    assert grading.other_errors_note(notebook, ids) is None                  # q3's error is q3's grade
+    notebook.cells[0].outputs = [nbformat.v4.new_output(
+        "error", ename="ModuleNotFoundError", evalue="No module named 'tfcourse'", traceback=[])]
+    assert grading.other_errors_note(notebook, ids) == \
+        "another cell raised (first: the exercises' setup cell: ModuleNotFoundError: No module named 'tfcourse')"
 
 
 def grade_in_process(*args, capsys):

@@ -55,9 +55,10 @@ class ExerciseGrade:
 
 @dataclasses.dataclass(frozen=True)
 class NotebookGrade:
-    """A graded notebook: its exercises in notebook order, and `note`: None when every cell ran,
-    else one line saying why not ("stopped: the 300 s budget ran out in nb03.q2's cell",
-    "not run: no exercise section to grade")."""
+    """A graded notebook: its exercises in notebook order, and `note`: None when every cell ran
+    without an error outside the exercises, else one line saying what happened ("stopped: the
+    300 s budget ran out in nb03.q2's cell", "not run: no exercise section to grade", "another
+    cell raised (first: the exercises' setup cell: ModuleNotFoundError: ...)")."""
     notebook: str
     exercises: tuple[ExerciseGrade, ...]
     note: str | None = None
@@ -148,6 +149,20 @@ def _raised(cell):
             value = str(output.get("evalue", "")).strip().splitlines()
             return f"{output.get('ename', 'Error')}: {value[0][:300]}" if value else output.get("ename", "Error")
     return None
+
+
+def other_errors_note(notebook, ids):
+    """"N other cells raised (first: <cell>: Type: message)" for the code cells outside the
+    exercises that raised, or None. A setup cell that cannot import tfcourse (a kernel without
+    it) or a lesson cell missing its data says here why the exercises failed."""
+    exercise_cells = set(_exercise_cells(notebook, ids).values())
+    raised = [(index, _raised(cell)) for index, cell in enumerate(notebook.cells)
+              if cell.cell_type == "code" and index not in exercise_cells and _raised(cell)]
+    if not raised:
+        return None
+    index, error = raised[0]
+    count = f"{len(raised)} other cells raised" if len(raised) > 1 else "another cell raised"
+    return f"{count} (first: {_describe_cell(notebook, index, ids)}: {error})"
 
 
 def grades_from_run(notebook, ids, stopped_at=None, stop_reason=None):
@@ -254,5 +269,7 @@ def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercis
             reason = f"the run failed: {first_line(error)}"
             note = (f"not run: {first_line(error)}" if stopped_at < 0 else
                     f"stopped: the run failed in {_describe_cell(run, stopped_at, ids)}: {first_line(error)}")
+    others = other_errors_note(run, ids)
+    note = "; ".join(part for part in (note, others) if part) or None
     return NotebookGrade(name, grades_from_run(run, ids, stopped_at, reason), note,
                          round(time.monotonic() - start, 1))
