@@ -7,5 +7,6 @@
 
 Importing this package or a notebook module imports no TensorFlow: a check imports it when it runs.
 `core` holds the exercise and mistake types, `feedback` the display, `cells` the notebook cells
-and the solved copy. docs/exercises.md is the authoring guide.
+and the solved copy, `grading` and `gradebook` the teacher's `tfcourse grade`. docs/exercises.md
+is the authoring guide.
 """

@@ -1,0 +1,122 @@
+"""tfcourse grade: run submitted notebooks headless and tabulate their exercises.
+
+  tfcourse grade submissions/*/03_loss_and_training.ipynb
+  tfcourse grade --smoke --exercises-only --csv -o grades.csv submissions/*.ipynb
+
+The grading itself is tfcourse.exercises.grading (one notebook -> its grades) and
+tfcourse.exercises.gradebook (table, JSON, CSV); this module parses and prints.
+"""
+
+import argparse
+import sys
+
+from tfcourse.commands.args import positive_float
+
+HELP = "run students' notebooks headless and print each exercise's grade (table, --json or --csv)"
+
+EPILOG = """\
+Each notebook runs in a new kernel whose working directory is a new temporary directory
+(removed afterwards), one after the other. An exception in a cell costs that exercise only;
+a notebook that loops or kills its kernel scores what it reached, and the next one is graded.
+Statuses: passed, mistake (with its name), not attempted, error, not reached.
+Progress goes to stderr, the grades to stdout (or --output).
+The students' code runs with your permissions: grade untrusted work in a container or VM.
+Exit status: 0 when every notebook was graded (whatever the grades), 2 on a path that is
+not a notebook or another misuse (nothing is run then)."""
+
+
+DEFAULT_TIMEOUT = 300.0  # seconds per notebook: ~5x the longest lesson's full run on a 2-core CPU
+DEFAULT_KERNEL = "python3"
+
+
+def configure(parser):
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="submitted notebooks (.ipynb)")
+    parser.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds each notebook's cells may run in total, kernel start not counted; "
+                             f"when they are spent the notebook scores what it reached "
+                             f"(default: {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--kernel", default=DEFAULT_KERNEL,
+                        help=f"Jupyter kernel to run the notebooks in (default: {DEFAULT_KERNEL}; "
+                             "`jupyter kernelspec list` shows them)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="run the lessons at their small CI sizes (TFCOURSE_SMOKE=1 in the kernels; "
+                             "without it the kernels inherit TFCOURSE_SMOKE from your environment)")
+    parser.add_argument("--exercises-only", action="store_true",
+                        help="run only each notebook's first code cell and its exercise section, "
+                             "not the lesson (faster; the exercises use nothing from the lesson)")
+    formats = parser.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true",
+                         help="the gradebook as JSON (per notebook: totals, why a run stopped, "
+                              "each exercise) on stdout instead of the table, or to --output")
+    formats.add_argument("--csv", action="store_true",
+                         help="the gradebook as CSV (notebook,exercise,status,mistake,message: one row "
+                              "per exercise) on stdout instead of the table, or to --output")
+    parser.add_argument("-o", "--output", default=None, metavar="FILE",
+                        help="write the gradebook (the table, or JSON/CSV with --json/--csv) to FILE; "
+                             "the table is printed on stdout as well")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="under each exercise not passed, the message its student saw "
+                             "(or why it was not graded)")
+
+
+def _check_arguments(args):
+    """Every misuse, found before any notebook runs: CourseError (exit 2, one line)."""
+    import pathlib
+
+    from tfcourse.errors import CourseError
+
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+        from tfcourse.exercises import grading
+    except ModuleNotFoundError as error:
+        raise CourseError(f"grading needs the notebook packages ({error.name} is missing): "
+                          "pip install 'tfcourse[notebooks]'") from None
+
+    notebooks = [grading.read_submission(path) for path in args.paths]
+    if args.output is not None:
+        output = pathlib.Path(args.output)
+        if output.suffix == ".ipynb" or any(output.resolve() == pathlib.Path(p).resolve() for p in args.paths):
+            raise CourseError(f"--output {args.output!r} would overwrite a notebook; expected a new file "
+                              "such as grades.csv")
+        if not output.parent.is_dir():
+            raise CourseError(f"--output {args.output!r}: directory {str(output.parent)!r} does not exist")
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(args.kernel)
+    except NoSuchKernel:
+        installed = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise CourseError(f"no Jupyter kernel named {args.kernel!r}; expected one of: {installed}") from None
+    return notebooks
+
+
+def run(args):
+    notebooks = _check_arguments(args)
+    from tfcourse.exercises import gradebook, grading
+
+    grades = []
+    for number, (path, notebook) in enumerate(zip(args.paths, notebooks), start=1):
+        print(f"[{number}/{len(args.paths)}] {path} ...", file=sys.stderr, flush=True)
+        grade = grading.grade_notebook(notebook, path, timeout=args.timeout, kernel_name=args.kernel,
+                                       smoke=args.smoke, exercises_only=args.exercises_only)
+        note = f"; {grade.note}" if grade.note else ""
+        print(f"[{number}/{len(args.paths)}] {path}: {grade.passed}/{grade.total} passed in "
+              f"{grade.seconds:g} s{note}", file=sys.stderr, flush=True)
+        grades.append(grade)
+    table = gradebook.format_table(grades, details=args.verbose)
+    if args.json:
+        text = gradebook.format_json(grades)
+    elif args.csv:
+        text = gradebook.format_csv(grades)
+    else:
+        text = table + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", newline="") as f:
+            f.write(text)
+        print(table)
+        print(f"gradebook written to {args.output}")
+    return 0
