@@ -293,3 +293,17 @@ def test_other_right_answers_pass(exercise_id):
     answer = core.run_source(OTHER_RIGHT_ANSWERS[exercise_id], exercise.answer, f"<{exercise_id} other>")
     result = exercise.evaluate(answer)
     assert result.status == "passed", result.message
+
+
+def test_nb07_a_batch_size_read_in_python_is_named_even_when_every_call_fails():
+    # With an input_signature of batch None, `images.shape[0]` fails on every call, not only
+    # in the check's own trace: still the same mistake.
+    exercise = MODULES[MODULE_NAMES.index("nb07")].q2
+    answer = core.run_source(textwrap.dedent("""\
+        @tf.function(jit_compile=True, input_signature=[tf.TensorSpec([None, 28, 28]), tf.TensorSpec([784, None]),
+                                                        tf.TensorSpec([None])])
+        def hidden_layer(images, weights, biases):
+            return tf.nn.relu(tf.matmul(tf.reshape(images, [images.shape[0], 784]), weights) + biases)
+        """), "hidden_layer", "<signature>")
+    result = exercise.evaluate(answer)
+    assert (result.status, result.mistake) == ("mistake", "static_batch_size"), result.message

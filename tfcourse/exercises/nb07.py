@@ -246,7 +246,9 @@ def hidden_layer(images, weights, biases):
                 "number fixed at trace time, so every new batch size retraces and recompiles, and with the "
                 "batch size unknown it is `None` and fails. Use `tf.reshape(images, [-1, 784])`.",
                 LAYER_SOLUTION.replace("tf.reshape(images, [-1, 784])", "tf.reshape(images, [images.shape[0], 784])"),
-                detect=_right_outputs_but(lambda got: got["tf_function"] and got["jit"] and got["any_batch"])),
+                detect=lambda outcomes: _right_outputs_but(
+                    lambda got: got["tf_function"] and got["jit"] and got["any_batch"])(outcomes)
+                or _every_case_raised((TypeError, ValueError), r"None")(outcomes)),
         Mistake("forgot_relu",
                 "your layer gives negative numbers: the ReLU is missing. Return "
                 "`tf.nn.relu(tf.matmul(flat, weights) + biases)`.",
