@@ -314,8 +314,8 @@ def _run_histograms(function, case_input):
         histograms = {}
         for tag, events in _tensor_events(log_dir, "histograms").items():
             # A TF2 histogram is a [buckets, 3] tensor of (left edge, right edge, count).
-            histograms[tag] = [(s, int(round(h[:, 2].sum())), float(h[0, 0]), float(h[-1, 1])) if h.size else (s, 0, 0.0, 0.0)
-                               for s, h in events]
+            histograms[tag] = [(s, int(np.rint(h[:, 2].sum())), float(h[0, 0]), float(h[-1, 1]))
+                               if h.size else (s, 0, 0.0, 0.0) for s, h in events]
         scalars = sorted(_tensor_events(log_dir, "scalars"))
     return {"histograms": histograms, "scalars": scalars, "files": files}
 
