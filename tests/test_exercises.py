@@ -228,3 +228,82 @@ def test_answer_names_do_not_shadow_library_names():
 
     clashes = sorted({e.answer for e in EXERCISES} & library_public_names())
     assert clashes == [], f"rename these answers: {clashes}"
+
+
+def test_nb07_fusion_count_agrees_with_the_lesson_library():
+    # The student's count (lines with ` fusion(`) and the notebook's `xla.fusions` must agree,
+    # or the exercise and the lesson would tell two stories.
+    from tfcourse import xla
+
+    module = MODULES[MODULE_NAMES.index("nb07")]
+    for case in module.q1.cases():
+        function, *args = case.input
+        assert module.q1.reference()(function, *args) == len(xla.fusions(xla.compiler_ir(function, *args))), case.label
+
+
+OTHER_RIGHT_ANSWERS = {
+    # Other idioms a student may rightly use: they must pass too (compare behaviour, not code).
+    "nb06.q1": """\
+import glob
+import os
+
+
+def write_and_read_losses(log_dir, steps, losses):
+    writer = tf.summary.create_file_writer(log_dir)
+    for step, loss in zip(steps, losses):
+        with writer.as_default(step=step):
+            tf.summary.scalar("loss", loss)
+    writer.flush()
+    pairs = []
+    for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == "loss":
+                    pairs.append((event.step, float(tf.make_ndarray(value.tensor))))
+    return pairs
+""",
+    "nb06.q2": """\
+def write_weight_histograms(log_dir, model, step):
+    writer = tf.summary.create_file_writer(log_dir)
+    with writer.as_default():
+        for variable in model.trainable_variables:
+            tf.summary.histogram("weights/" + variable.name[:-2], variable, step=step, buckets=5)
+    writer.flush()
+""",
+    "nb07.q1": """\
+import re
+
+
+def count_fusions(function, *args):
+    ir = tf.function(function, jit_compile=True).experimental_get_compiler_ir(*args)
+    return len(re.findall(r"= \\S+ fusion\\(", ir(stage="optimized_hlo")))
+""",
+    "nb07.q2": """\
+@tf.function(jit_compile=True, reduce_retracing=True)
+def hidden_layer(images, weights, biases):
+    batch = tf.shape(images)[0]
+    return tf.nn.relu(tf.matmul(tf.reshape(images, tf.stack([batch, 784])), weights) + biases)
+""",
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(OTHER_RIGHT_ANSWERS))
+def test_other_right_answers_pass(exercise_id):
+    exercise = next(e for e in EXERCISES if e.id == exercise_id)
+    answer = core.run_source(OTHER_RIGHT_ANSWERS[exercise_id], exercise.answer, f"<{exercise_id} other>")
+    result = exercise.evaluate(answer)
+    assert result.status == "passed", result.message
+
+
+def test_nb07_a_batch_size_read_in_python_is_named_even_when_every_call_fails():
+    # With an input_signature of batch None, `images.shape[0]` fails on every call, not only
+    # in the check's own trace: still the same mistake.
+    exercise = MODULES[MODULE_NAMES.index("nb07")].q2
+    answer = core.run_source(textwrap.dedent("""\
+        @tf.function(jit_compile=True, input_signature=[tf.TensorSpec([None, 28, 28]), tf.TensorSpec([784, None]),
+                                                        tf.TensorSpec([None])])
+        def hidden_layer(images, weights, biases):
+            return tf.nn.relu(tf.matmul(tf.reshape(images, [images.shape[0], 784]), weights) + biases)
+        """), "hidden_layer", "<signature>")
+    result = exercise.evaluate(answer)
+    assert (result.status, result.mistake) == ("mistake", "static_batch_size"), result.message
