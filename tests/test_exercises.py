@@ -218,6 +218,9 @@ def test_the_solved_exercise_section_runs_and_every_check_passes(module_name, tm
     results = cells.check_results(solved)
     assert {key: record["status"] for key, record in results.items()} == \
         {exercise.id: "passed" for exercise in module.EXERCISES}, results
+    # What a module's checks must say in a real kernel (nb08: its replicas ran on 2 logical CPUs).
+    for exercise_id, text in getattr(module, "SOLVED_SECTION_SAYS", {}).items():
+        assert text in results[exercise_id]["message"], results[exercise_id]
     assert list(tmp_path.iterdir()) == []
 
 
