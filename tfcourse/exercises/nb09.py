@@ -86,7 +86,8 @@ def _run_block(function, case_input):
     images = np.random.default_rng(9).normal(size=shape).astype(np.float32)
     convs = [(tuple(layer.kernel_size), tuple(layer.strides), layer.filters)
              for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    return {"output": np.asarray(model(images, training=False)), "convs": convs,
+    batch_norms = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    return {"output": np.asarray(model(images, training=False)), "convs": convs, "batch_norms": batch_norms,
             "parameters": int(sum(np.prod(v.shape) for v in model.trainable_weights))}
 
 
@@ -119,6 +120,14 @@ def _stride_not_on_3x3(outcomes):
             halved = outcome.value["output"].shape[1] == case.input["shape"][1] // 2
             return halved and three == [(1, 1)]
     return False
+
+
+def _tensorflow_op_on_keras_tensor(outcomes):
+    return any(o.error is not None and "KerasTensor cannot be used" in str(o.error) for o in outcomes)
+
+
+def _no_batch_norm(outcomes):
+    return _all_built(outcomes) and all(o.value["batch_norms"] == 0 for o in outcomes)
 
 
 def _projection_on_identity(outcomes):
@@ -154,6 +163,12 @@ def my_bottleneck(x, filters, strides):
         "path reaches the output unchanged where it is positive.",
     ],
     mistakes=[
+        Mistake("tensorflow_op_on_keras_tensor",
+                "the check builds a Keras model from your block, where `tf.nn` functions cannot take Keras "
+                "tensors: use layers (`layers.ReLU()`, `layers.Add()`) for every step.",
+                BLOCK_SOLUTION.replace("return layers.ReLU()(layers.Add()([shortcut, x]))",
+                                       "return tf.nn.relu(layers.Add()([shortcut, x]))"),
+                detect=_tensorflow_op_on_keras_tensor),
         Mistake("missing_projection_shortcut",
                 "the shortcut does not fit the main path when the block changes the shape: add a 1x1 projection "
                 "`Conv2D(4 * filters, 1, strides=strides)` + BatchNormalization on the shortcut when "
@@ -192,6 +207,13 @@ def my_bottleneck(x, filters, strides):
                 "and blocks the identity path. Project only if `strides != 1` or the channels differ.",
                 BLOCK_SOLUTION.replace("if strides != 1 or x.shape[-1] != 4 * filters:", "if True:"),
                 detect=_projection_on_identity),
+        Mistake("missing_batch_norm",
+                "your block has no BatchNormalization: every convolution, the projection's too, is followed by "
+                "`layers.BatchNormalization()` (and the convolutions need no bias).",
+                BLOCK_SOLUTION.replace("layers.BatchNormalization()(shortcut)", "shortcut").replace(
+                    "layers.ReLU()(layers.BatchNormalization()(x))", "layers.ReLU()(x)").replace(
+                    "    x = layers.BatchNormalization()(x)\n", ""),
+                detect=_no_batch_norm),
     ],
     cases=_block_cases, run=_run_block, compare=_compare_blocks,
 )
@@ -280,6 +302,10 @@ def ring_time(num_devices, num_bytes, gbit_per_s, latency_s):
                 RING_SOLUTION.replace("return hops", "return 1000 * (hops").replace(
                     "+ hops * latency_s", "+ hops * latency_s)"),
                 detect=_ratio_is(lambda n: 1000.0)),
+        Mistake("latency_left_out",
+                "right without latency, short with it: every one of the 2(N-1) steps is a message that waits "
+                "`latency_s`, so add `2 * (N - 1) * latency_s`.",
+                RING_SOLUTION.replace(" + hops * latency_s", "")),
         Mistake("latency_once",
                 "the latency is paid on every step of the ring, 2(N-1) of them, not once per all-reduce.",
                 RING_SOLUTION.replace("+ hops * latency_s", "+ latency_s")),
