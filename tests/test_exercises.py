@@ -218,6 +218,9 @@ def test_the_solved_exercise_section_runs_and_every_check_passes(module_name, tm
     results = cells.check_results(solved)
     assert {key: record["status"] for key, record in results.items()} == \
         {exercise.id: "passed" for exercise in module.EXERCISES}, results
+    # What a module's checks must say in a real kernel (nb08: its replicas ran on 2 logical CPUs).
+    for exercise_id, text in getattr(module, "SOLVED_SECTION_SAYS", {}).items():
+        assert text in results[exercise_id]["message"], results[exercise_id]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -307,3 +310,46 @@ def test_nb07_a_batch_size_read_in_python_is_named_even_when_every_call_fails():
         """), "hidden_layer", "<signature>")
     result = exercise.evaluate(answer)
     assert (result.status, result.mistake) == ("mistake", "static_batch_size"), result.message
+
+
+def test_nb08_step_reference_is_one_sgd_step_of_the_whole_batch_on_one_device():
+    # The prompt promises the 2-replica step equals one device's; check the reference keeps it.
+    import numpy as np
+    import tensorflow as tf
+
+    from tfcourse import mnist
+
+    module = MODULES[MODULE_NAMES.index("nb08")]
+    for case, expected in zip(module.q1.cases(), module.q1._expected()):
+        model = mnist.MLP(16, 8, seed=case.input["seed"])
+        before = model.get_weights()
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=case.input["labels"], logits=model(case.input["images"])))
+        gradients = tape.gradient(loss, model.trainable_variables)
+        tf.keras.optimizers.SGD(module.LEARNING_RATE).apply_gradients(zip(gradients, model.trainable_variables))
+        after = model.get_weights()
+        assert np.isclose(float(expected.value["loss"]), float(loss), rtol=1e-5), case.label
+        for name, moved in expected.value["moved"].items():
+            np.testing.assert_allclose(moved, after[name] - before[name], rtol=1e-4, atol=1e-7, err_msg=case.label)
+
+
+def test_nb09_block_written_another_way_passes():
+    # Judged by what it computes: other layer order, Activation/add, biases, BN settings are all right.
+    other = textwrap.dedent('''\
+        import keras
+
+        def unit(x, filters, kernel, strides=1, relu=True):
+            x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same")(x)
+            x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
+            return keras.layers.Activation("relu")(x) if relu else x
+
+        def my_bottleneck(x, filters, strides):
+            main = unit(unit(unit(x, filters, 1), filters, 3, strides), 4 * filters, 1, relu=False)
+            fits = strides == 1 and x.shape[-1] == 4 * filters
+            shortcut = x if fits else unit(x, 4 * filters, 1, strides, relu=False)
+            return keras.layers.Activation("relu")(keras.layers.add([main, shortcut]))
+        ''')
+    module = MODULES[MODULE_NAMES.index("nb09")]
+    result = module.q1.evaluate(core.run_source(other, "my_bottleneck", "<another block>"))
+    assert result.status == "passed", result.message

@@ -105,6 +105,7 @@ class Exercise:
         self.skeleton, self.solution_source, self.hints = skeleton, solution, list(hints)
         self.mistakes = list(mistakes)
         self._hints_shown = 0
+        self._wrong_outcomes = {}  # mistake name -> outcomes of its wrong answer (computed once, like the reference's)
 
     @property
     def question(self):
@@ -190,7 +191,9 @@ class Exercise:
         try:
             if mistake.detect is not None:
                 return bool(mistake.detect(outcomes))
-            wrong = self._outcomes(self.answer_with(mistake))
+            if mistake.name not in self._wrong_outcomes:
+                self._wrong_outcomes[mistake.name] = self._outcomes(self.answer_with(mistake))
+            wrong = self._wrong_outcomes[mistake.name]
             return all(self._same(w, o) for w, o in zip(wrong, outcomes))
         except Exception:  # a detector that cannot judge these outcomes does not match
             return False
