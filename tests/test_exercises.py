@@ -233,3 +233,14 @@ def test_answer_names_do_not_shadow_library_names():
 
     clashes = sorted({e.answer for e in EXERCISES} & library_public_names())
     assert clashes == [], f"rename these answers: {clashes}"
+
+
+@pytest.mark.parametrize("sizes,model_shape", [("hidden2_units, hidden1_units", "[8]"), ("", "[128]")])
+def test_a_checkpoint_restored_into_another_shape_names_both_shapes(sizes, model_shape):
+    module = MODULES[MODULE_NAMES.index("nb05")]
+    wrong = core.run_source(module.RESTORE_IMPORT + module.RESTORE_SOLUTION.replace(
+        "mnist.MLP(hidden1_units, hidden2_units)", f"mnist.MLP({sizes})"), "restore_model", "<another shape>")
+    result = module.q2.evaluate(wrong)
+    assert (result.status, result.mistake) == ("mistake", "model_of_another_shape"), result.message
+    assert f"the checkpoint's `hidden1/biases` has shape [16], your model's {model_shape}." in result.message
+    assert_one_friendly_line(result)
