@@ -7,7 +7,14 @@ import re
 
 import numpy as np
 
-from tfcourse.exercises.core import AnswerError, Case, FunctionExercise, Mistake, ValueExercise, compare_values
+from tfcourse.exercises.core import (
+    AnswerError,
+    Case,
+    FunctionExercise,
+    Mistake,
+    ValueExercise,
+    compare_values,
+)
 
 # A truncated normal cut at two standard deviations has a standard deviation of 0.8796 times
 # the untruncated one: measured stds are compared with this.

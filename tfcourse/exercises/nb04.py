@@ -7,7 +7,14 @@ import re
 
 import numpy as np
 
-from tfcourse.exercises.core import AnswerError, Case, FunctionExercise, Mistake, ValueExercise, compare_values
+from tfcourse.exercises.core import (
+    AnswerError,
+    Case,
+    FunctionExercise,
+    Mistake,
+    ValueExercise,
+    compare_values,
+)
 
 HIDDEN = (16, 8)  # a small network keeps every check fast
 LEARNING_RATE = 0.1

@@ -9,7 +9,14 @@ import tempfile
 
 import numpy as np
 
-from tfcourse.exercises.core import AnswerError, Case, FunctionExercise, Mistake, ValueExercise, compare_values
+from tfcourse.exercises.core import (
+    AnswerError,
+    Case,
+    FunctionExercise,
+    Mistake,
+    ValueExercise,
+    compare_values,
+)
 
 LEARNING_RATE = 0.01
 
@@ -69,13 +76,15 @@ def _run_saves(function, save_steps):
                               f"returned {type(returned).__name__}): save with a `tf.train.CheckpointManager`")
         reader = tf.train.load_checkpoint(latest)
         names = [name for name, _ in tf.train.list_variables(latest)]
-        saved = {name: reader.get_tensor(name) for name in names if name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
+        saved = {name: reader.get_tensor(name)
+                 for name in names if name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
     in_model = {f"model/{name}/.ATTRIBUTES/VARIABLE_VALUE": value for name, value in model.get_weights().items()}
     # The step may be saved under any name; it is the one int64 scalar outside the optimizer.
     step_values = [int(value) for name, value in saved.items() if not name.startswith(("optimizer/", "save_counter/"))
                    and np.ndim(value) == 0 and np.asarray(value).dtype == np.int64]
     return {"kept": kept, "steps": list(save_steps),
-            "model_saved": all(name in saved and np.array_equal(saved[name], value) for name, value in in_model.items()),
+            "model_saved": all(name in saved and np.array_equal(saved[name], value)
+                               for name, value in in_model.items()),
             "optimizer_saved": any(name.startswith("optimizer/") for name in saved),
             "step_saved": step_values[0] if len(step_values) == 1 else None}
 
@@ -199,7 +208,8 @@ def _run_restore(function, case_input):
         try:
             step_value = int(restored_step)
         except (TypeError, ValueError):
-            raise AnswerError(f"expected the step as a tf.Variable or an int, got {type(restored_step).__name__}") from None
+            raise AnswerError("expected the step as a tf.Variable or an int, got "
+                              f"{type(restored_step).__name__}") from None
         # Building is a no-op for a built optimizer; for one that is not, a deferred restore fills the slots now.
         restored_optimizer.build(restored_model.trainable_variables)
         return {"weights": restored_model.get_weights(), "iterations": int(restored_optimizer.iterations),
@@ -275,14 +285,16 @@ def restore_model(directory, hidden1_units, hidden2_units):
         Mistake("model_of_another_shape",
                 "you restored into a model of another shape: {detail}. Build `mnist.MLP(hidden1_units, "
                 "hidden2_units)` with the sizes the checkpoint was written with.",
-                RESTORE_IMPORT + RESTORE_SOLUTION.replace("mnist.MLP(hidden1_units, hidden2_units)", "mnist.MLP()"),
+                RESTORE_IMPORT + RESTORE_SOLUTION.replace("mnist.MLP(hidden1_units, hidden2_units)",
+                                                          "mnist.MLP()"),
                 detect=_other_shape),
         Mistake("restored_the_directory",
                 "`restore` wants the path of one checkpoint (`.../ckpt-10`), not the directory: pass "
                 "`tf.train.latest_checkpoint(directory)`.",
                 RESTORE_IMPORT + RESTORE_SOLUTION.replace("checkpoint.restore(tf.train.latest_checkpoint(directory))",
                                                           "checkpoint.restore(directory)"),
-                detect=lambda outcomes: all(o.error is not None and "Is a directory" in str(o.error) for o in outcomes)),
+                detect=lambda outcomes: all(o.error is not None and "Is a directory" in str(o.error)
+                                            for o in outcomes)),
         Mistake("restore_not_called",
                 "nothing was restored: the model has its initial weights and the step is 0. Call "
                 "`checkpoint.restore(tf.train.latest_checkpoint(directory))`.",
@@ -315,7 +327,8 @@ def restore_model(directory, hidden1_units, hidden2_units):
                 "(or `manager.latest_checkpoint`) is the one a resume continues from.",
                 RESTORE_IMPORT + RESTORE_SOLUTION.replace(
                     "checkpoint.restore(tf.train.latest_checkpoint(directory))",
-                    "checkpoint.restore(tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3).checkpoints[0])"),
+                    "checkpoint.restore(\n        tf.train.CheckpointManager(checkpoint, directory, "
+                    "max_to_keep=3).checkpoints[0])"),
                 detect=_older_restored),
     ],
     cases=_restore_cases, run=_run_restore, compare=_compare_restores,
@@ -434,8 +447,9 @@ q4 = ValueExercise(
                 "again.",
                 "steps_redone = 0\n", detect=lambda o: o[0].value == 0),
         Mistake("a_whole_interval",
-                f"not a whole interval: the newest checkpoint is `ckpt-{KILLED_AT // CHECKPOINT_EVERY * CHECKPOINT_EVERY}`"
-                f", so only the steps after it, up to {KILLED_AT}, are done again.",
+                f"not a whole interval: the newest checkpoint is "
+                f"`ckpt-{KILLED_AT // CHECKPOINT_EVERY * CHECKPOINT_EVERY}`, so only the steps after it, up to "
+                f"{KILLED_AT}, are done again.",
                 f"steps_redone = {CHECKPOINT_EVERY}\n", detect=lambda o: o[0].value == CHECKPOINT_EVERY),
         Mistake("restarted_from_scratch",
                 "that would be a restart from scratch; the resumed run continues from its newest checkpoint.",
