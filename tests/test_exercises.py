@@ -63,7 +63,12 @@ def test_reference_solution_passes(exercise):
 def test_each_catalogued_mistake_gets_its_own_diagnosis(exercise, mistake):
     result = exercise.evaluate(exercise.answer_with(mistake))
     assert (result.status, result.mistake) == ("mistake", mistake.name), result.message
-    assert result.message == mistake.message
+    before, detail, after = mistake.message.partition("{detail}")
+    if detail:  # the detector filled in a detail (e.g. both shapes of a mismatch)
+        assert result.message.startswith(before) and result.message.endswith(after), result.message
+        assert len(result.message) > len(before) + len(after), result.message
+    else:
+        assert result.message == mistake.message
 
 
 DETECTORS = [(e, m) for e, m in MISTAKES if m.detect is not None]
@@ -353,3 +358,14 @@ def test_nb09_block_written_another_way_passes():
     module = MODULES[MODULE_NAMES.index("nb09")]
     result = module.q1.evaluate(core.run_source(other, "my_bottleneck", "<another block>"))
     assert result.status == "passed", result.message
+
+
+@pytest.mark.parametrize("sizes,model_shape", [("hidden2_units, hidden1_units", "[8]"), ("", "[128]")])
+def test_a_checkpoint_restored_into_another_shape_names_both_shapes(sizes, model_shape):
+    module = MODULES[MODULE_NAMES.index("nb05")]
+    wrong = core.run_source(module.RESTORE_IMPORT + module.RESTORE_SOLUTION.replace(
+        "mnist.MLP(hidden1_units, hidden2_units)", f"mnist.MLP({sizes})"), "restore_model", "<another shape>")
+    result = module.q2.evaluate(wrong)
+    assert (result.status, result.mistake) == ("mistake", "model_of_another_shape"), result.message
+    assert f"the checkpoint's `hidden1/biases` has shape [16], your model's {model_shape}." in result.message
+    assert_one_friendly_line(result)

@@ -61,11 +61,17 @@ class Mistake:
       detect: detect(outcomes) -> bool, a property of the student's outcomes (list of
         `Outcome`, one per case). None: the student's outcomes equal those of `wrong`
         (values equal by the exercise's comparison, or the same exception type raised).
+        A detector may return a non-empty str instead of True: the detail (e.g. both shapes
+        of a mismatch) that replaces "{detail}" in `message`.
     """
     name: str
     message: str
     wrong: str
     detect: Callable | None = None
+
+    def render(self, found):
+        """The message shown when `detect` returned `found` (True, or a detail string)."""
+        return self.message.replace("{detail}", found) if isinstance(found, str) else self.message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,8 +174,9 @@ class Exercise:
         if failure is None:
             return Result(self.id, "passed", self._passed_message())
         for mistake in self.mistakes:
-            if self._detects(mistake, outcomes):
-                return Result(self.id, "mistake", mistake.message, mistake.name)
+            found = self._detects(mistake, outcomes)
+            if found:
+                return Result(self.id, "mistake", mistake.render(found), mistake.name)
         outcome, problem = failure
         where = f"on {outcome.label}: " if outcome.label else ""
         if isinstance(outcome.error, AnswerError):  # `run` found a result of the wrong kind
@@ -190,7 +197,8 @@ class Exercise:
     def _detects(self, mistake, outcomes):
         try:
             if mistake.detect is not None:
-                return bool(mistake.detect(outcomes))
+                found = mistake.detect(outcomes)
+                return found if isinstance(found, str) else bool(found)
             if mistake.name not in self._wrong_outcomes:
                 self._wrong_outcomes[mistake.name] = self._outcomes(self.answer_with(mistake))
             wrong = self._wrong_outcomes[mistake.name]

@@ -1,0 +1,400 @@
+"""Exercises of notebook 04 (graph and session): feed_dict evaluation, training with global_step, two counts.
+
+    from tfcourse.exercises import nb04 as ex
+"""
+
+import re
+
+import numpy as np
+
+from tfcourse.exercises.core import (
+    AnswerError,
+    Case,
+    FunctionExercise,
+    Mistake,
+    ValueExercise,
+    compare_values,
+)
+
+HIDDEN = (16, 8)  # a small network keeps every check fast
+LEARNING_RATE = 0.1
+
+
+def _weights(seed):
+    from tfcourse import mnist
+
+    return mnist.initial_weights(*HIDDEN, seed=seed)
+
+
+def _labelled_batch(rng, weights, batch):
+    """Images and labels of which every other one is the network's own prediction (so the count is known)."""
+    from tfcourse import mnist
+
+    images = rng.uniform(size=[batch, 784]).astype(np.float32)
+    predictions = np.argmax(mnist.MLP(*HIDDEN, weights=weights)(images).numpy(), axis=1)
+    labels = np.where(np.arange(batch) % 2 == 0, predictions, (predictions + 1) % 10).astype(np.int32)
+    return images, labels
+
+
+def _errors_all(pattern):
+    """A detector: every case raised an error whose message matches `pattern`."""
+    return lambda outcomes: all(o.error is not None and re.search(pattern, str(o.error)) for o in outcomes)
+
+
+_CANNOT_FEED = re.compile(r"Cannot feed value of shape \(([^)]*)\) for Tensor \S+, which has shape '?\(([^)]*)\)")
+
+
+def _feed_ranks(outcome):
+    """(rank of the value fed, rank of the placeholder) from a 'Cannot feed value' error, or None."""
+    match = _CANNOT_FEED.search(str(outcome.error or ""))
+    if not match:
+        return None
+    fed, wanted = (len([size for size in group.split(",") if size.strip()]) for group in match.groups())
+    return fed, wanted
+
+
+def _fed_to_the_wrong_placeholder(outcomes):
+    """Every case failed feeding a value of another rank than its placeholder's (labels for images)."""
+    ranks = [_feed_ranks(o) for o in outcomes]
+    return all(r is not None and r[0] != r[1] for r in ranks)
+
+
+def _fixed_batch_size(outcomes):
+    """Some case failed, and every failure fed a value of the placeholder's rank but another batch size."""
+    ranks = [_feed_ranks(o) for o in outcomes if o.error is not None]
+    return bool(ranks) and all(r is not None and r[0] == r[1] for r in ranks)
+
+
+# ---------------------------------------------------------------- q1: evaluation with feed_dict
+
+EVAL_SOLUTION = '''\
+def count_correct(sess, ops, images, labels):
+    """Runs ops["eval_correct"] on one batch: images float32 [batch, 784], labels int32 [batch] -> int."""
+    feed_dict = {ops["images"]: images, ops["labels"]: labels}
+    return int(sess.run(ops["eval_correct"], feed_dict=feed_dict))
+'''
+
+
+def _eval_cases():
+    rng = np.random.default_rng(4)
+    weights = _weights(seed=4)
+    return [Case(label, (weights,) + _labelled_batch(rng, weights, batch))
+            for label, batch in (("a last partial batch of 7", 7), ("a batch of 1", 1))]
+
+
+def _run_eval(function, case_input):
+    """Builds the lesson's graph (batch of any size) from the case's weights, runs `function` in a session."""
+    import tensorflow as tf
+
+    from tfcourse import v1
+
+    weights, images, labels = case_input
+    with tf.Graph().as_default():
+        ops = v1.build_graph(None, *HIDDEN, LEARNING_RATE, weights=weights)
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            before = sess.run(tf.compat.v1.trainable_variables())
+            count = function(sess, ops, images, labels)
+            after = sess.run(tf.compat.v1.trainable_variables())
+    trained = any(not np.array_equal(a, b) for a, b in zip(before, after))
+    return {"count": count, "trained": trained}
+
+
+def _compare_counts(expected, got):
+    if got["trained"]:
+        return "running your function changed the network's weights"
+    try:
+        return compare_values(expected["count"], got["count"], rtol=0, atol=0)
+    except AnswerError as wrong:
+        raise AnswerError(f"`count_correct` must return the number of right predictions: {wrong}") from None
+
+
+q1 = FunctionExercise(
+    "nb04.q1", "count_correct", "evaluate with feed_dict",
+    prompt=(
+        "The check builds the lesson's graph with `ops = v1.build_graph(None, 16, 8, 0.1, weights=...)` "
+        "(the keys `images` and `labels` are the placeholders; `logits`, `loss`, `train_op`, `eval_correct` the "
+        "ops), opens a `tf.compat.v1.Session` and runs the init op. Write `count_correct(sess, ops, images, "
+        "labels)`: run `eval_correct` on the given batch with a `feed_dict` and return how many predictions "
+        "are right, as a Python `int`. Evaluating must not train."),
+    skeleton='''\
+def count_correct(sess, ops, images, labels):
+    """Runs ops["eval_correct"] on one batch: images float32 [batch, 784], labels int32 [batch] -> int."""
+    ...
+''',
+    solution=EVAL_SOLUTION,
+    hints=[
+        "`sess.run(fetches, feed_dict=...)` computes the fetches; the feed_dict maps each placeholder to its value.",
+        "The feed_dict is `{ops[\"images\"]: images, ops[\"labels\"]: labels}`: each placeholder gets the value "
+        "of its own shape.",
+        "Fetch only `ops[\"eval_correct\"]`: the session then runs only the forward pass, and `int(...)` makes "
+        "the result a Python number.",
+    ],
+    mistakes=[
+        Mistake("evaluated_train_op",
+                "your evaluation trained the network: fetching `train_op` applies a gradient step. Fetch only "
+                "`ops[\"eval_correct\"]`; the session then prunes the gradient and update ops away.",
+                EVAL_SOLUTION.replace('sess.run(ops["eval_correct"], feed_dict=feed_dict)',
+                                      'sess.run([ops["train_op"], ops["eval_correct"]], feed_dict=feed_dict)[1]'),
+                detect=lambda outcomes: any(o.error is None and o.value["trained"] for o in outcomes)),
+        Mistake("fed_the_wrong_placeholder",
+                "TensorFlow cannot feed a value of that shape: you gave the labels to the images placeholder (or "
+                "the other way round). Key the feed_dict by the placeholders: "
+                "`{ops[\"images\"]: images, ops[\"labels\"]: labels}`.",
+                EVAL_SOLUTION.replace('{ops["images"]: images, ops["labels"]: labels}',
+                                      '{ops["images"]: labels, ops["labels"]: images}'),
+                detect=_fed_to_the_wrong_placeholder),
+        Mistake("placeholder_not_fed",
+                "a placeholder got no value: `eval_correct` needs both the images and the labels, so feed both "
+                "`ops[\"images\"]` and `ops[\"labels\"]`.",
+                EVAL_SOLUTION.replace(', ops["labels"]: labels}', "}"),
+                detect=_errors_all("must feed a value for placeholder")),
+        Mistake("fraction_not_count",
+                "you returned the fraction of right predictions; `eval_correct` counts them, and the count is what "
+                "`do_eval` adds up over the batches. Return the count.",
+                EVAL_SOLUTION.replace('feed_dict=feed_dict))', "feed_dict=feed_dict)) / len(images)")),
+    ],
+    cases=_eval_cases, run=_run_eval, compare=_compare_counts,
+)
+
+# ---------------------------------------------------------------- q2: training with global_step
+
+TRAIN_IMPORT = "from tfcourse import v1\n\n"
+TRAIN_SOLUTION = '''\
+def train_steps(batches, weights, learning_rate):
+    """One gradient-descent step per (images [b, 784], labels [b]) batch of `batches`, in a graph and a session.
+
+    Returns (the loss of every step, as fetched with its train_op; the final value of global_step).
+    """
+    with tf.Graph().as_default():
+        images_placeholder = tf.compat.v1.placeholder(tf.float32, shape=(None, 784))
+        labels_placeholder = tf.compat.v1.placeholder(tf.int32, shape=(None,))
+        logits = v1.inference(images_placeholder, 16, 8, weights=weights)
+        loss = v1.loss(logits, labels_placeholder)
+        global_step = tf.compat.v1.Variable(0, name="global_step", trainable=False)
+        optimizer = tf.compat.v1.train.GradientDescentOptimizer(learning_rate)
+        train_op = optimizer.minimize(loss, global_step=global_step)
+        init = tf.compat.v1.global_variables_initializer()
+        with tf.compat.v1.Session() as sess:
+            sess.run(init)
+            losses = []
+            for images, labels in batches:
+                feed_dict = {images_placeholder: images, labels_placeholder: labels}
+                _, loss_value = sess.run([train_op, loss], feed_dict=feed_dict)
+                losses.append(float(loss_value))
+            return losses, int(sess.run(global_step))
+'''
+
+
+def _train_cases():
+    rng = np.random.default_rng(6)
+
+    def batches(sizes):
+        return [(rng.uniform(size=[size, 784]).astype(np.float32), rng.integers(0, 10, size).astype(np.int32))
+                for size in sizes]
+
+    return [Case("3 batches of 5, the last one partial (3)", (batches([5, 5, 3]), _weights(seed=6), LEARNING_RATE)),
+            Case("one batch of 1", (batches([1]), _weights(seed=7), LEARNING_RATE))]
+
+
+def _run_training(function, case_input):
+    result = function(*case_input)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise AnswerError(f"expected a pair `(losses, global_step)`, got {type(result).__name__}")
+    losses, global_step = result
+    return {"losses": losses, "global_step": global_step, "num_batches": len(case_input[0])}
+
+
+def _compare_training(expected, got):
+    try:
+        difference = compare_values(expected["losses"], got["losses"], rtol=1e-4)
+    except AnswerError as wrong:
+        raise AnswerError(f"the losses (one per step): {wrong}") from None
+    if difference:
+        return f"the losses: {difference}"
+    try:
+        difference = compare_values(expected["global_step"], got["global_step"], rtol=0, atol=0)
+    except AnswerError as wrong:
+        raise AnswerError(f"global_step: {wrong}") from None
+    return f"global_step: {difference}" if difference else None
+
+
+def _losses_right(outcomes, expected):
+    return all(o.error is None and compare_values(e.value["losses"], o.value["losses"], rtol=1e-4) is None
+               for o, e in zip(outcomes, expected))
+
+
+def _step_not_counted(outcomes):
+    return _losses_right(outcomes, q2._expected()) and all(int(o.value["global_step"]) == 0 for o in outcomes)
+
+
+def _never_trained(outcomes):
+    """global_step stayed 0 and the losses are those of the initial weights (not the reference's)."""
+    return all(o.error is None and int(o.value["global_step"]) == 0 for o in outcomes) \
+        and not _losses_right(outcomes, q2._expected())
+
+
+q2 = FunctionExercise(
+    "nb04.q2", "train_steps", "training steps with global_step",
+    prompt=(
+        "Write `train_steps(batches, weights, learning_rate)` in the graph/session style, without `v1.training` "
+        "or `v1.build_graph`: in a new `tf.Graph`, make the two **placeholders** (any batch size), the logits "
+        "`v1.inference(images_placeholder, 16, 8, weights=weights)` and `loss = v1.loss(logits, labels_placeholder)`, "
+        "a `global_step` variable (not trainable) and a `GradientDescentOptimizer` whose `minimize` increments it. "
+        "In a `Session`, initialise, then for each `(images, labels)` of `batches` run the train op and the loss "
+        "together. Return `(losses, global_step)`: the list of loss values and the final step count (ints/floats)."),
+    skeleton=TRAIN_IMPORT + '''\
+def train_steps(batches, weights, learning_rate):
+    """One gradient-descent step per (images [b, 784], labels [b]) batch of `batches`, in a graph and a session.
+
+    Returns (the loss of every step, as fetched with its train_op; the final value of global_step).
+    """
+    ...
+''',
+    solution=TRAIN_IMPORT + TRAIN_SOLUTION,
+    hints=[
+        "Build everything inside `with tf.Graph().as_default():`, then open `tf.compat.v1.Session()` in it. "
+        "Placeholders with shape `(None, 784)` and `(None,)` take any batch size.",
+        "`global_step = tf.compat.v1.Variable(0, name=\"global_step\", trainable=False)`; "
+        "`optimizer.minimize(loss, global_step=global_step)` returns the train op and adds 1 to it per run.",
+        "Run `tf.compat.v1.global_variables_initializer()` once, before the loop; in the loop, "
+        "`_, loss_value = sess.run([train_op, loss], feed_dict={...})`.",
+    ],
+    mistakes=[
+        Mistake("init_not_run",
+                "the variables were never initialised: in a session, run `tf.compat.v1.global_variables_initializer()` "
+                "once before the first step.",
+                TRAIN_IMPORT + TRAIN_SOLUTION.replace("            sess.run(init)\n", ""),
+                detect=_errors_all("Could not find variable|uninitialized")),
+        Mistake("placeholder_fixed_batch_size",
+                "your placeholders have a fixed batch size, so a batch of another size (the last, partial one) "
+                "cannot be fed. Give them the shape `(None, 784)` and `(None,)`.",
+                TRAIN_IMPORT + TRAIN_SOLUTION.replace("shape=(None, 784)", "shape=(5, 784)")
+                .replace("shape=(None,)", "shape=(5,)"),
+                detect=_fixed_batch_size),
+        Mistake("global_step_not_incremented",
+                "the losses are right but `global_step` stayed 0: pass it to the optimizer, "
+                "`optimizer.minimize(loss, global_step=global_step)`, which adds 1 per step.",
+                TRAIN_IMPORT + TRAIN_SOLUTION.replace("optimizer.minimize(loss, global_step=global_step)",
+                                                      "optimizer.minimize(loss)"),
+                detect=_step_not_counted),
+        Mistake("train_op_not_run",
+                "nothing was trained: fetching only the loss runs the forward pass. Fetch the train op too, "
+                "`sess.run([train_op, loss], feed_dict=...)`.",
+                TRAIN_IMPORT + TRAIN_SOLUTION.replace("_, loss_value = sess.run([train_op, loss], feed_dict=feed_dict)",
+                                                      "loss_value = sess.run(loss, feed_dict=feed_dict)"),
+                detect=_never_trained),
+        Mistake("init_inside_loop",
+                "running the init op inside the loop resets every variable, the weights and global_step included, "
+                "before each step: run it once, before the loop.",
+                TRAIN_IMPORT + TRAIN_SOLUTION.replace(
+                    "                feed_dict = {images_placeholder",
+                    "                sess.run(init)\n                feed_dict = {images_placeholder")),
+        Mistake("loss_fetched_after_the_step",
+                "your losses come one step late: fetching the loss in a second `sess.run`, after the train op, "
+                "computes it with the updated weights. Fetch both in one run: `sess.run([train_op, loss], ...)`.",
+                TRAIN_IMPORT + TRAIN_SOLUTION.replace(
+                    "_, loss_value = sess.run([train_op, loss], feed_dict=feed_dict)",
+                    "sess.run(train_op, feed_dict=feed_dict)\n"
+                    "                loss_value = sess.run(loss, feed_dict=feed_dict)")),
+    ],
+    cases=_train_cases, run=_run_training, compare=_compare_training,
+)
+
+# ---------------------------------------------------------------- q3 and q4: what one session computes
+
+SNIPPET = '''\
+sess.run(init)
+for step in range(6):
+    _, loss_value = sess.run([train_op, loss], feed_dict=feed_dict)
+    if step % 2 == 1:
+        correct = sess.run(eval_correct, feed_dict=feed_dict)
+final_loss = sess.run(loss, feed_dict=feed_dict)
+'''
+
+
+def _run_snippet():
+    """Runs SNIPPET on the lesson's graph with a counter that counts every computation of the loss."""
+    import tensorflow as tf
+
+    from tfcourse import v1
+
+    rng = np.random.default_rng(8)
+    with tf.Graph().as_default():
+        images_placeholder, labels_placeholder = v1.placeholder_inputs(4)
+        logits = v1.inference(images_placeholder, *HIDDEN)
+        computed = tf.compat.v1.Variable(0, name="loss_computations", trainable=False)
+        # The identity carries the counter's increment: it runs each time the loss is computed.
+        with tf.control_dependencies([computed.assign_add(1)]):
+            loss = tf.identity(v1.loss(logits, labels_placeholder))
+        global_step = tf.compat.v1.Variable(0, name="global_step", trainable=False)
+        train_op = tf.compat.v1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss, global_step=global_step)
+        eval_correct = v1.evaluation(logits, labels_placeholder)
+        init = tf.compat.v1.global_variables_initializer()
+        feed_dict = {images_placeholder: rng.uniform(size=[4, 784]).astype(np.float32),
+                     labels_placeholder: np.array([0, 9, 3, 9], np.int32)}
+        with tf.compat.v1.Session() as sess:
+            namespace = {"sess": sess, "init": init, "train_op": train_op, "loss": loss,
+                         "eval_correct": eval_correct, "feed_dict": feed_dict}
+            exec(SNIPPET, namespace)  # noqa: S102 - the course's own snippet, shown in the prompt
+            return {"global_step": int(sess.run(global_step)), "loss_computations": int(sess.run(computed))}
+
+
+q3 = ValueExercise(
+    "nb04.q3", "final_global_step", "predict global_step",
+    prompt=(
+        "In a session of the lesson's graph (`train_op` from `v1.training`, which increments `global_step`), this "
+        "runs:\n\n```python\n" + SNIPPET + "```\n\nWhat is the value of `global_step` at the end? Set "
+        "`final_global_step` to your prediction; the check runs it."),
+    skeleton="final_global_step = ...\n",
+    solution="final_global_step = 6  # one per run of train_op; fetching loss or eval_correct trains nothing\n",
+    hints=["Which `sess.run` calls include `train_op`?",
+           "`global_step` grows by one each time `train_op` runs, whatever else is fetched with it."],
+    mistakes=[
+        Mistake("counted_every_run",
+                "not every `sess.run` is a step: only the runs that fetch `train_op` increment `global_step`; "
+                "fetching `eval_correct` or `loss` alone trains nothing.",
+                "final_global_step = 10\n", detect=lambda o: o[0].value in (10, 11)),
+        Mistake("last_loop_index",
+                "5 is the last value of `step` in the loop; `global_step` counts the runs of `train_op`, which "
+                "started at 0 and ran once per iteration.",
+                "final_global_step = 5\n", detect=lambda o: o[0].value == 5),
+        Mistake("final_loss_counted",
+                "the last `sess.run(loss, ...)` does not fetch `train_op`: it computes the loss and trains nothing.",
+                "final_global_step = 7\n", detect=lambda o: o[0].value == 7),
+    ],
+    expected=lambda: _run_snippet()["global_step"],
+    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
+    explain=lambda value: f"running it, `global_step` ends at {value}.",
+)
+
+q4 = ValueExercise(
+    "nb04.q4", "loss_computations", "predict how often the loss is computed",
+    prompt=(
+        "Same code as in q3:\n\n```python\n" + SNIPPET + "```\n\nHow many times does the session compute the "
+        "`loss` op? Set `loss_computations` to your prediction; the check runs it with a counter attached to the "
+        "loss."),
+    skeleton="loss_computations = ...\n",
+    solution=("loss_computations = 6 + 1  # once per [train_op, loss] run (shared by both fetches), "
+              "once at the end; eval_correct does not need it\n"),
+    hints=["In one `sess.run`, every op the fetches need runs once, even if two fetches need it.",
+           "Does `eval_correct` need the loss? The session runs only what the fetches depend on."],
+    mistakes=[
+        Mistake("computed_twice_per_step",
+                "in one `sess.run([train_op, loss], ...)` the loss is computed once: the gradient and the fetched "
+                "value share it (both fetches need the same op, which runs once per run).",
+                "loss_computations = 13\n", detect=lambda o: o[0].value == 13),
+        Mistake("evaluation_computes_loss",
+                "`eval_correct` needs the logits, not the loss: the session prunes the loss away when only "
+                "`eval_correct` is fetched.",
+                "loss_computations = 10\n", detect=lambda o: o[0].value == 10),
+        Mistake("forgot_the_last_run",
+                "the last line, `sess.run(loss, ...)`, computes the loss once more.",
+                "loss_computations = 6\n", detect=lambda o: o[0].value == 6),
+    ],
+    expected=lambda: _run_snippet()["loss_computations"],
+    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
+    explain=lambda value: f"the counter says the loss was computed {value} times.",
+)
+
+EXERCISES = [q1, q2, q3, q4]
