@@ -21,11 +21,11 @@ import tensorflow as tf
 
 from tfcourse import checkpoints, mnist, optimizers, run_lock, settings, summaries, train_input, train_safety
 from tfcourse.errors import CourseError
-from tfcourse.train_config import DEFAULT_LOG_DIR, TrainConfig
+from tfcourse.train_config import TrainConfig
 
 TrainingInterrupted = train_safety.TrainingInterrupted
 
-__all__ = ["DEFAULT_LOG_DIR", "TrainConfig", "Trainer", "TrainResult", "TrainingInterrupted", "Evaluation", "train",
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "TrainingInterrupted", "Evaluation", "train",
            "evaluate", "do_eval", "total_steps"]
 
 @dataclasses.dataclass
@@ -224,6 +224,8 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
     config = config or TrainConfig()
     config.validate()
     settings.set_seed(config.seed, deterministic=config.deterministic)
+    if config.log_dir is None:
+        config = dataclasses.replace(config, log_dir=settings.default_log_dir())
     run_dir = os.path.join(config.log_dir, config.run_name or config.default_run_name())
     ckpt_dir = config.checkpoint_dir or os.path.join(run_dir, "checkpoints")
     say = print if verbose else (lambda *a, **k: None)
@@ -232,7 +234,7 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
     locks = _lock_and_clean(run_dir, ckpt_dir, resume, say) if chief else []
     # Every worker takes part in saving (a collective under MultiWorkerMirroredStrategy),
     # but only the chief's files are kept; all workers resume from the chief's directory.
-    save_dir = ckpt_dir if chief else tempfile.mkdtemp(prefix="tfcourse-worker-ckpt-")
+    save_dir = ckpt_dir if chief else tempfile.mkdtemp(prefix="worker-ckpt-", dir=settings.runs_dir())
     try:
         return _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save_dir, resume, say)
     finally:
