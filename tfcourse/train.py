@@ -198,6 +198,11 @@ def _lock_and_clean(run_dir, ckpt_dir, resume, say):
                     os.remove(path)
     for name in checkpoints.remove_unpublished(ckpt_dir):
         say(f"Removed {os.path.join(ckpt_dir, name)}: left by a save that did not finish")
+    if resume:
+        for prefix, reason, moved_to in checkpoints.set_aside_damaged(ckpt_dir):
+            # Printed even when not verbose: a resume that skips back must never be silent.
+            print(f"Checkpoint {prefix} is damaged ({reason}): moved to {moved_to}; "
+                  "resuming from the newest intact checkpoint", flush=True)
     return locks
 
 
