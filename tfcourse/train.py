@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse import checkpoints, mnist, optimizers, run_lock, settings, summaries, train_input, train_safety
+from tfcourse import progress as progress_bar
 from tfcourse.errors import CourseError
 from tfcourse.train_config import TrainConfig
 
@@ -250,9 +251,6 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
 
 
 def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save_dir, resume, say):
-    # The text bar everywhere: tqdm.auto wants ipywidgets in a notebook and warns without it.
-    from tqdm import tqdm
-
     trainer = Trainer(config, data_sets.train.num_examples, strategy)
     manager = checkpoints.make_manager(trainer.checkpoint, save_dir, config.keep_checkpoints)
     restored = checkpoints.restore_latest(ckpt_dir, trainer.checkpoint, trainer.model) if resume else None
@@ -293,7 +291,7 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
     iterator = iter(trainer.dataset(data_sets.train))
     steps, losses = [], []
     timed_examples, timed_seconds, started = 0, 0.0, time.perf_counter()
-    bar = tqdm(total=total, initial=start, unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar.bar(total, initial=start, enabled=progress)
     step, first_call = start, True
     # Ctrl-C under several workers would reach only some of them and split the collective
     # save; there the preemption handler owns SIGTERM, the way to stop with a checkpoint.
@@ -323,8 +321,8 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
                         writer.scalars(s, {"loss": float(value)})
                 writer.scalars(step, {"learning_rate": optimizers.current_learning_rate(trainer.optimizer),
                                       "examples_per_sec": examples_per_sec})
+                bar.set_postfix(loss=f"{chunk_losses[-1]:.4f}", ex_s=f"{examples_per_sec:,.0f}", refresh=False)
                 bar.update(num)
-                bar.set_postfix(loss=f"{chunk_losses[-1]:.4f}", ex_s=f"{examples_per_sec:,.0f}")
                 evaluating = (config.eval_every and step % config.eval_every == 0) or step == total
                 if evaluating:
                     accuracy = {"accuracy/train": evaluate(trainer.model, data_sets.train).precision}
