@@ -85,8 +85,9 @@ def run(args):
         hidden1=args.hidden1, hidden2=args.hidden2, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate or DEFAULT_LEARNING_RATES[args.optimizer],
         lr_schedule=args.lr_schedule, max_steps=args.max_steps, epochs=args.epochs, seed=args.seed,
-        steps_per_call=args.steps_per_call, xla=args.xla, log_dir=args.log_dir or settings.default_log_dir(), run_name=args.run_name,
-        resume=args.resume, checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints)
+        steps_per_call=args.steps_per_call, xla=args.xla, log_dir=args.log_dir or settings.default_log_dir(),
+        run_name=args.run_name, resume=args.resume, checkpoint_every=args.checkpoint_every,
+        keep_checkpoints=args.keep_checkpoints)
     config.validate()
     from tfcourse.distribute import cluster
 
