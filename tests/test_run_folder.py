@@ -127,3 +127,12 @@ def test_info_prints_the_run_folder(tmp_path):
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"runs        {tmp_path / 'runs'} ($TFCOURSE_RUNS overrides)" in result.stdout.splitlines()
+
+
+def test_tensorboard_looks_in_the_run_folder_by_default(tmp_path):
+    env = dict(os.environ, TFCOURSE_RUNS=str(tmp_path / "runs"), PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-m", "tfcourse", "tensorboard"], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"tfcourse tensorboard: error: log directory '{tmp_path / 'runs' / 'mnist' / 'logs'}'"
+                                     " does not exist; expected the --log_dir a `tfcourse train` run wrote to")

@@ -56,4 +56,5 @@ def test_a_wheel_install_trains_offline_outside_the_checkout(tmp_path):
                  cwd=elsewhere, env=env).stdout
     last = train.strip().splitlines()[-1]
     assert last.startswith("test precision@1 ") and " after 50 steps;" in last, train
+    assert f"(tensorboard --logdir {elsewhere / 'runs' / 'mnist' / 'logs'})" in last  # the default: the run folder
     assert float(last.split()[2]) > 0.5  # 50 Adam steps (seed 0) on real MNIST: 0.836 here; chance is 0.1
