@@ -1,10 +1,11 @@
-"""Shared fixtures: a local HTTP server for download tests, tiny IDX files."""
+"""Shared fixtures: a local HTTP server for download tests, tiny IDX files; the stray-write check."""
 
 import http.server
 import pathlib
 import threading
 
 import pytest
+from tmp_guard import pytest_sessionfinish, pytest_sessionstart  # noqa: F401 (hooks, found by name)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 

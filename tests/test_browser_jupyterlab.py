@@ -1,9 +1,10 @@
 """Notebook 01 driven the way students meet it: JupyterLab in a real (headless) Chromium.
 
-Starts `jupyter lab` on 127.0.0.1 with a token in a temporary copy of the repository, opens
-the notebook, runs all cells from the Run menu with TFCOURSE_SMOKE=1, waits for the kernel
+Starts JupyterLab with the README's own command (its notebook-command block) in a temporary
+copy of the repository, checks the address the README names opens notebook 00, then opens
+notebook 01, runs all cells from the Run menu with TFCOURSE_SMOKE=1, waits for the kernel
 to go idle, then checks the digit grid rendered as a PNG and no cell shows an error.
-A screenshot lands in $TFCOURSE_ARTIFACTS (default /tmp/tfcourse-artifacts).
+A screenshot lands in $TFCOURSE_ARTIFACTS (default: the test's tmp_path/artifacts).
 """
 
 import json
@@ -11,6 +12,7 @@ import os
 import pathlib
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -72,6 +74,23 @@ def _write_lab_settings(settings_dir):
         path.write_text(json.dumps(values))
 
 
+def readme_lab_command():
+    """The README's notebook-command after its last `&&`, with `.venv/bin` the venv running the tests."""
+    text = (REPO / "README.md").read_text()
+    match = re.search(r"<!-- notebook-command -->\s*```bash\n(.*?)\n```\s*<!-- /notebook-command -->", text, re.S)
+    assert match, "README.md has no <!-- notebook-command --> block"
+    words = shlex.split(match.group(1).split("&&")[-1])
+    assert words[0] == ".venv/bin/jupyter" and words[1] == "lab", words
+    return [str(pathlib.Path(sys.executable).parent / "jupyter")] + words[1:]
+
+
+def readme_lab_address():
+    """The address the README tells a student their browser opens, e.g. /lab/tree/00_setup.ipynb."""
+    match = re.search(r"`http://localhost:8888(/lab/tree/\S+?)`", (REPO / "README.md").read_text())
+    assert match, "README.md names no http://localhost:8888/lab/tree/... address"
+    return match.group(1)
+
+
 @pytest.fixture
 def jupyter_lab(tmp_path):
     """Yields (base_url, token, repo_copy) of a running `jupyter lab`; stops it afterwards."""
@@ -87,14 +106,17 @@ def jupyter_lab(tmp_path):
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"), IPYTHONDIR=str(home / "ipython"))
     _write_lab_settings(home / "settings")
     log = open(tmp_path / "jupyter.log", "w")
+    # Only what a headless test needs is added to the README's command: no browser to open (Playwright's
+    # Chromium opens the address instead), a free port instead of 8888 (another server may hold it), a
+    # token the test knows (a student reads it from the terminal), no update check (no network in CI).
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        readme_lab_command()
+        + ["--no-browser", f"--port={port}", f"--IdentityProvider.token={token}",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         # CI containers run as root; Jupyter refuses that unless told.
         + (["--allow-root"] if os.geteuid() == 0 else []),
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -144,16 +166,27 @@ def test_notebook_01_runs_in_headless_chromium(jupyter_lab, tmp_path):
     from playwright.sync_api import sync_playwright
 
     base, token, root = jupyter_lab
-    notebook = _notebook_under_test(root).relative_to(root).as_posix()
-    artifacts = pathlib.Path(os.environ.get("TFCOURSE_ARTIFACTS", "/tmp/tfcourse-artifacts"))
+    # `jupyter lab notebooks/00_setup.ipynb` serves the notebook's folder: paths are relative to it.
+    notebook = _notebook_under_test(root).relative_to(root / "notebooks").as_posix()
+    artifacts = pathlib.Path(os.environ.get("TFCOURSE_ARTIFACTS") or tmp_path / "artifacts")
     artifacts.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
             args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
         try:
+            landing = context.new_page()
+            landing.goto(f"{base}{readme_lab_address()}?token={token}", timeout=60_000)
+            landing.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+            # The notebook shown in the main area is the one the README names.
+            landing.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel",
+                            has_text=re.compile("^" + re.escape(readme_lab_address().rsplit("/", 1)[1]) + "$")
+                            ).wait_for(timeout=30_000)
+            landing.close()
+
             page = context.new_page()
-            page.goto(f"{base}/lab/tree/{notebook}?token={token}", timeout=60_000)
+            # ?reset: a fresh workspace, so notebook 00 left open on the landing page is not restored.
+            page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}", timeout=60_000)
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
             _accept_kernel_dialog(page)
             page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)

@@ -42,11 +42,26 @@ def test_mnist_dataset_batches():
 
 
 def test_small_resnet_learns_mnist_with_the_benchmark_step():
+    """Test accuracy after 100 steps is 3x chance or more, on any x86-64 CPU.
+
+    oneDNN picks other kernels on other CPUs, so a seeded run is not bit-identical across
+    them; the threshold comes from the spread. Measured (accuracy on the first 1000 test
+    images / last training loss after 100 steps, seeds 0-5 of both set_seed and the data order):
+      AVX-512 kernels (this EPYC): 0.610 0.579 0.628 0.680 0.677 0.721 / 0.62-0.81
+      ONEDNN_MAX_CPU_ISA=AVX2:     0.563 0.674 0.578 0.717 0.704 0.668 / 0.60-0.78
+    mean 0.650, sd 0.053, min 0.563; an AVX-512+AMX machine gave 0.468 for seed 0 (issue 16).
+    Accuracy > 0.3 sits 6.6 sd below the mean and 0.17 below the AMX run; loss < 1.5 against
+    ln(10) = 2.30 at chance. A longer run does not tighten it: at 150 steps the same seeds gave
+    0.455-0.876, since evaluation this early leans on BatchNorm moving averages still settling.
+    Command: a loop over seeds s of set_seed(s); train_on_mnist(small_resnet(image_size=16),
+    read_data_sets(), steps=100, batch_size=64, learning_rate=0.05, eval_examples=1000, seed=s),
+    run as is and with ONEDNN_MAX_CPU_ISA=AVX2.
+    """
     set_seed(0)
     data_sets = read_data_sets()
     net = resnet_model.small_resnet(image_size=16)
     result = train.train_on_mnist(net, data_sets, steps=100, batch_size=64, learning_rate=0.05,
                                   eval_examples=1000)
     assert result["steps"] == 100
-    assert result["accuracy"] > 0.5, result  # chance is 0.1
+    assert result["accuracy"] > 0.3, result  # chance is 0.1; the margin: see the docstring
     assert result["loss"] < 1.5

@@ -9,8 +9,14 @@ merges them into `<prefix>.index` + `<prefix>.data-*`, and only then CheckpointM
 rewrites the `checkpoint` state file (atomically, by rename). `latest_checkpoint` reads that
 state file, so a process killed in the middle of a save leaves the previous checkpoint as
 the latest; `remove_unpublished` deletes what such a kill left behind.
+
+A published checkpoint can still be damaged later (a bad disk, a copy cut short, a stray
+edit): `set_aside_damaged` reads every tensor back (TensorFlow checks each one's CRC32C),
+moves a damaged checkpoint's files into `damaged/` (never deleting them) and makes the newest
+intact checkpoint the latest, so a resume loses only the steps after it.
 """
 
+import glob
 import os
 import re
 import shutil
@@ -65,6 +71,83 @@ def remove_unpublished(directory):
             os.remove(path)
         removed.append(name)
     return removed
+
+
+def damage_of(prefix):
+    """Why the checkpoint `prefix` (e.g. .../ckpt-30) cannot be restored, or None when it can.
+
+    Every tensor is read back, so each one's stored CRC32C is checked against its bytes.
+    """
+    if not os.path.exists(prefix + ".index"):
+        return "its index file is missing"
+    if not glob.glob(glob.escape(prefix) + ".data-*"):
+        return "its data file is missing"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+    except tf.errors.OpError as error:
+        return f"its index file is truncated or corrupt: {_first_line(error)}"
+    try:
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except tf.errors.OpError as error:
+        reason = _first_line(error)
+        if "Checksum does not match" in reason:
+            return "checksum mismatch in its data file"
+        return f"its data file is unreadable: {reason}"
+    return None
+
+
+def _first_line(error):
+    return (getattr(error, "message", None) or str(error)).strip().splitlines()[0]
+
+
+def set_aside_damaged(directory):
+    """Moves each damaged published checkpoint of `directory` into `directory`/damaged/.
+
+    The state file is then rewritten to list only the intact ones (the newest of them as
+    the latest), or removed when none is left, so a resume restores the newest intact one.
+    Call it only while holding the run's lock, before making the CheckpointManager (which
+    reads the state file once). Returns [(prefix, reason, folder it was moved to)].
+    """
+    directory = str(directory)
+    state = tf.train.get_checkpoint_state(directory) if os.path.isdir(directory) else None
+    if state is None:
+        return []
+    # Oldest first, as CheckpointManager writes them; the latest is the last.
+    names = list(dict.fromkeys([*state.all_model_checkpoint_paths, state.model_checkpoint_path]))
+    damaged, intact, timestamps = [], [], []
+    stamps = dict(zip(state.all_model_checkpoint_paths, state.all_model_checkpoint_timestamps))
+    for name in names:
+        prefix = name if os.path.isabs(name) else os.path.join(directory, name)
+        reason = damage_of(prefix)
+        if reason is None:
+            intact.append(name)
+            timestamps.append(stamps.get(name, state.last_preserved_timestamp))
+        else:
+            damaged.append((prefix, reason, _move_aside(prefix, directory)))
+    if not damaged:
+        return []
+    if intact:
+        # The state-file writer CheckpointManager itself uses (public only under compat.v1).
+        tf.compat.v1.train.update_checkpoint_state(directory, intact[-1], all_model_checkpoint_paths=intact,
+                                                   all_model_checkpoint_timestamps=timestamps,
+                                                   last_preserved_timestamp=state.last_preserved_timestamp)
+    else:
+        os.remove(os.path.join(directory, "checkpoint"))
+    return damaged
+
+
+def _move_aside(prefix, directory):
+    """Moves prefix.index and prefix.data-* into a new damaged/<name>[.K]/ folder; returns it."""
+    base = os.path.join(directory, "damaged", os.path.basename(prefix))
+    target, count = base, 1
+    while os.path.exists(target):
+        count += 1
+        target = f"{base}.{count}"
+    os.makedirs(target)
+    for path in glob.glob(glob.escape(prefix) + ".index") + glob.glob(glob.escape(prefix) + ".data-*"):
+        os.replace(path, os.path.join(target, os.path.basename(path)))
+    return target
 
 
 def model_variable_shapes(model, prefix="model"):

@@ -6,7 +6,7 @@ import sys
 
 from tfcourse.datasets import locate
 from tfcourse.datasets.idx import read_bytes, sha256_of
-from tfcourse.errors import DataError
+from tfcourse.errors import CourseError, DataError
 
 
 def check_data(train_dir=None):
@@ -48,6 +48,13 @@ def environment_report(train_dir=None):
         f"cuda build  {tf.test.is_built_with_cuda()}",
         f"xla         {'available' if _xla_available() else 'NOT available'}",
     ]
+    from tfcourse import settings
+
+    try:
+        runs = settings.runs_dir()
+    except CourseError as e:  # the report must still print: it is what a bug report carries
+        runs = f"UNUSABLE: {e}"
+    lines.append(f"runs        {runs} (${settings.RUNS_ENV} overrides)")
     directory, how, status = check_data(train_dir)
     lines.append(f"data        {directory} ({how})")
     for name, state in status.items():

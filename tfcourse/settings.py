@@ -1,13 +1,75 @@
-"""Course-wide switches: seeds, determinism, and the CI smoke mode.
+"""Course-wide switches: seeds, determinism, the CI smoke mode, and where runs are written.
 
 Notebooks and the CLI read their sizes through `course_params`, so CI (TFCOURSE_SMOKE=1)
 shrinks steps and epochs without any notebook carrying its own copy of that logic.
+
+Every run (the CLI's, the notebooks', `tfcourse tensorboard`'s default) writes under one
+folder per user, `runs_dir()`: on a lab server with many students, a folder the first
+student created would otherwise refuse every other student's writes.
 """
 
 import os
 import random
+import shutil
+import stat
+import tempfile
+
+from tfcourse.errors import CourseError
 
 SMOKE_ENV = "TFCOURSE_SMOKE"
+RUNS_ENV = "TFCOURSE_RUNS"
+
+
+def default_runs_dir(uid=None):
+    """`<temp dir>/tfcourse-<uid>` for the user `uid` (default: this process's user).
+
+    Under the temp directory (not the home directory) so CI's TMPDIR holds everything a
+    test session writes, and a quota-limited home never fills up with checkpoints.
+    """
+    if uid is None:
+        uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    return os.path.join(tempfile.gettempdir(), f"tfcourse-{uid}")
+
+
+def runs_dir():
+    """This user's run folder ($TFCOURSE_RUNS, else `default_runs_dir()`), created mode 0700.
+
+    Raises:
+      CourseError: the folder exists but belongs to another user, or is not a directory;
+        nothing is ever written into it then.
+    """
+    path = os.environ.get(RUNS_ENV) or default_runs_dir()
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+    except OSError as e:
+        raise CourseError(f"cannot create the run folder {path} ({e.strerror}); "
+                          f"set {RUNS_ENV} to a folder of your own") from None
+    # lstat for the shared default: a symlink planted in /tmp by someone else must not
+    # redirect our writes; an explicit $TFCOURSE_RUNS may be a symlink of the user's own.
+    info = os.stat(path) if os.environ.get(RUNS_ENV) else os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise CourseError(f"the run folder {path} is not a directory; set {RUNS_ENV} to a folder of your own")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise CourseError(f"the run folder {path} belongs to another user (uid {info.st_uid}); "
+                          f"set {RUNS_ENV} to a folder of your own")
+    return path
+
+
+def default_log_dir():
+    """Where `tfcourse train` writes runs and `tfcourse tensorboard` looks by default."""
+    return os.path.join(runs_dir(), "mnist", "logs")
+
+
+def notebook_dir(name):
+    """An empty folder `<runs_dir>/notebook<name>` for one run of a notebook.
+
+    Emptied on every call, so a notebook never depends on what an earlier run left there
+    (nor fails because an earlier run left nothing).
+    """
+    path = os.path.join(runs_dir(), f"notebook{name}")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
 
 
 def smoke_mode():

@@ -20,12 +20,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse import checkpoints, mnist, optimizers, run_lock, settings, summaries, train_input, train_safety
+from tfcourse import progress as progress_bar
 from tfcourse.errors import CourseError
-from tfcourse.train_config import DEFAULT_LOG_DIR, TrainConfig
+from tfcourse.train_config import TrainConfig
 
 TrainingInterrupted = train_safety.TrainingInterrupted
 
-__all__ = ["DEFAULT_LOG_DIR", "TrainConfig", "Trainer", "TrainResult", "TrainingInterrupted", "Evaluation", "train",
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "TrainingInterrupted", "Evaluation", "train",
            "evaluate", "do_eval", "total_steps"]
 
 @dataclasses.dataclass
@@ -198,6 +199,11 @@ def _lock_and_clean(run_dir, ckpt_dir, resume, say):
                     os.remove(path)
     for name in checkpoints.remove_unpublished(ckpt_dir):
         say(f"Removed {os.path.join(ckpt_dir, name)}: left by a save that did not finish")
+    if resume:
+        for prefix, reason, moved_to in checkpoints.set_aside_damaged(ckpt_dir):
+            # Printed even when not verbose: a resume that skips back must never be silent.
+            print(f"Checkpoint {prefix} is damaged ({reason}): moved to {moved_to}; "
+                  "resuming from the newest intact checkpoint", flush=True)
     return locks
 
 
@@ -224,6 +230,8 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
     config = config or TrainConfig()
     config.validate()
     settings.set_seed(config.seed, deterministic=config.deterministic)
+    if config.log_dir is None:
+        config = dataclasses.replace(config, log_dir=settings.default_log_dir())
     run_dir = os.path.join(config.log_dir, config.run_name or config.default_run_name())
     ckpt_dir = config.checkpoint_dir or os.path.join(run_dir, "checkpoints")
     say = print if verbose else (lambda *a, **k: None)
@@ -232,7 +240,7 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
     locks = _lock_and_clean(run_dir, ckpt_dir, resume, say) if chief else []
     # Every worker takes part in saving (a collective under MultiWorkerMirroredStrategy),
     # but only the chief's files are kept; all workers resume from the chief's directory.
-    save_dir = ckpt_dir if chief else tempfile.mkdtemp(prefix="tfcourse-worker-ckpt-")
+    save_dir = ckpt_dir if chief else tempfile.mkdtemp(prefix="worker-ckpt-", dir=settings.runs_dir())
     try:
         return _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save_dir, resume, say)
     finally:
@@ -243,9 +251,6 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
 
 
 def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save_dir, resume, say):
-    # The text bar everywhere: tqdm.auto wants ipywidgets in a notebook and warns without it.
-    from tqdm import tqdm
-
     trainer = Trainer(config, data_sets.train.num_examples, strategy)
     manager = checkpoints.make_manager(trainer.checkpoint, save_dir, config.keep_checkpoints)
     restored = checkpoints.restore_latest(ckpt_dir, trainer.checkpoint, trainer.model) if resume else None
@@ -286,7 +291,7 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
     iterator = iter(trainer.dataset(data_sets.train))
     steps, losses = [], []
     timed_examples, timed_seconds, started = 0, 0.0, time.perf_counter()
-    bar = tqdm(total=total, initial=start, unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar.bar(total, initial=start, enabled=progress)
     step, first_call = start, True
     # Ctrl-C under several workers would reach only some of them and split the collective
     # save; there the preemption handler owns SIGTERM, the way to stop with a checkpoint.
@@ -316,8 +321,8 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
                         writer.scalars(s, {"loss": float(value)})
                 writer.scalars(step, {"learning_rate": optimizers.current_learning_rate(trainer.optimizer),
                                       "examples_per_sec": examples_per_sec})
+                bar.set_postfix(loss=f"{chunk_losses[-1]:.4f}", ex_s=f"{examples_per_sec:,.0f}", refresh=False)
                 bar.update(num)
-                bar.set_postfix(loss=f"{chunk_losses[-1]:.4f}", ex_s=f"{examples_per_sec:,.0f}")
                 evaluating = (config.eval_every and step % config.eval_every == 0) or step == total
                 if evaluating:
                     accuracy = {"accuracy/train": evaluate(trainer.model, data_sets.train).precision}

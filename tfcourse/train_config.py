@@ -4,8 +4,6 @@ and flag errors answer instantly).
 
 import dataclasses
 import math
-import os
-import tempfile
 
 from tfcourse.errors import CourseError, check_positive_int
 
@@ -14,9 +12,6 @@ SCHEDULES = ("constant", "cosine", "exponential")
 # Used when no rate is given: the tutorial's 0.01 for gradient descent; for Adam, 2e-3
 # decayed by a cosine over the run, the better of 1e-3/2e-3 measured on this MLP (docs/train.md).
 DEFAULT_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 0.002}
-# Not <tmp>/tfcourse: a folder of the package's name in the working directory would shadow the
-# package for `python -m tfcourse` started from <tmp>.
-DEFAULT_LOG_DIR = os.path.join(tempfile.gettempdir(), "tfcourse-runs", "mnist", "logs")
 
 
 @dataclasses.dataclass
@@ -39,7 +34,8 @@ class TrainConfig:
     deterministic: bool = True
     steps_per_call: int = 50
     xla: bool = False
-    log_dir: str = DEFAULT_LOG_DIR
+    # None: settings.default_log_dir(), the user's own run folder (resolved when training starts).
+    log_dir: str | None = None
     run_name: str | None = None
     resume: bool = False
     checkpoint_every: int = 1000

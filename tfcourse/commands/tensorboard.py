@@ -6,9 +6,9 @@ HELP = "serve TensorBoard for a log directory (bound to 127.0.0.1 unless --host 
 
 
 def configure(parser):
-    parser.add_argument("--logdir", "--log_dir", "--log-dir", dest="logdir", required=True,
+    parser.add_argument("--logdir", "--log_dir", "--log-dir", dest="logdir", default=None,
                         help="directory holding one sub-directory of event files per run "
-                             "(the --log_dir given to `tfcourse train`)")
+                             "(the --log_dir given to `tfcourse train`; default: its default)")
     parser.add_argument("--port", type=port, default=6006,
                         help="port to listen on; 0 picks a free one (default: 6006)")
     parser.add_argument("--host", default="127.0.0.1",
@@ -20,9 +20,10 @@ def run(args):
     import os
     import time
 
-    from tfcourse import tensorboard_server
+    from tfcourse import settings, tensorboard_server
     from tfcourse.errors import CourseError
 
+    args.logdir = args.logdir or settings.default_log_dir()
     if not os.path.isdir(args.logdir):
         raise CourseError(f"log directory {args.logdir!r} does not exist; expected the --log_dir "
                           "a `tfcourse train` run wrote to")

@@ -6,7 +6,7 @@ HELP = "train the MNIST two-hidden-layer network (the tutorial's fully_connected
 
 
 def configure(parser):
-    from tfcourse.train_config import DEFAULT_LOG_DIR, OPTIMIZERS, SCHEDULES, TrainConfig
+    from tfcourse.train_config import OPTIMIZERS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     add = parser.add_argument
@@ -27,7 +27,9 @@ def configure(parser):
     add("--seed", type=seed, default=defaults.seed, help="seeds weights and data order")
     add("--input_data_dir", "--input-data-dir", default=None,
         help="MNIST directory (default: $TFCOURSE_DATA_DIR, then the shipped data/mnist)")
-    add("--log_dir", "--log-dir", default=DEFAULT_LOG_DIR, help="TensorBoard runs and checkpoints go here")
+    add("--log_dir", "--log-dir", default=None,
+        help="TensorBoard runs and checkpoints go here (default: mnist/logs in your run folder, "
+             "see `tfcourse info`)")
     add("--run_name", "--run-name", default=None, help="subdirectory of --log_dir (default: from the flags)")
     add("--fake_data", "--fake-data", action="store_true", help="synthetic data instead of MNIST files")
     add("--resume", action="store_true", help="continue from the run's latest checkpoint")
@@ -69,6 +71,7 @@ def run(args):
     import os
     import sys
 
+    from tfcourse import settings
     from tfcourse.datasets import locate, read_data_sets
     from tfcourse.errors import CourseError
     from tfcourse.train_config import DEFAULT_LEARNING_RATES, TrainConfig
@@ -82,8 +85,9 @@ def run(args):
         hidden1=args.hidden1, hidden2=args.hidden2, batch_size=args.batch_size, optimizer=args.optimizer,
         learning_rate=args.learning_rate or DEFAULT_LEARNING_RATES[args.optimizer],
         lr_schedule=args.lr_schedule, max_steps=args.max_steps, epochs=args.epochs, seed=args.seed,
-        steps_per_call=args.steps_per_call, xla=args.xla, log_dir=args.log_dir, run_name=args.run_name,
-        resume=args.resume, checkpoint_every=args.checkpoint_every, keep_checkpoints=args.keep_checkpoints)
+        steps_per_call=args.steps_per_call, xla=args.xla, log_dir=args.log_dir or settings.default_log_dir(),
+        run_name=args.run_name, resume=args.resume, checkpoint_every=args.checkpoint_every,
+        keep_checkpoints=args.keep_checkpoints)
     config.validate()
     from tfcourse.distribute import cluster
 

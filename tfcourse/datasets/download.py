@@ -80,23 +80,23 @@ def download_file(name, directory, mirrors=MIRRORS, timeout=30.0):
             raise PermissionError(f"no write permission on {directory}")
     except OSError as e:
         raise DataError(f"{directory}: cannot write the MNIST download here ({e})") from None
-    failures = []
+    failures = {}  # url -> the last error: each URL is named once however often it was tried
     for mirror in mirrors:
         url = mirror + name + ".gz"
         for _ in range(2):  # the second try resumes a transfer cut short
             try:
                 _fetch(url, part, timeout)
             except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets
-                failures.append(f"{url}: {e}")
+                failures[url] = str(e)
                 continue
             if _verified_content(part, name):
                 os.replace(part, final)
                 return final
-            failures.append(f"{url}: content does not match the expected SHA-256")
+            failures[url] = "content does not match the expected SHA-256"
             part.unlink(missing_ok=True)
             break
     part.unlink(missing_ok=True)
-    raise DataError(f"could not download {name}: " + "; ".join(failures))
+    raise DataError(f"could not download {name}: " + "; ".join(f"{url}: {e}" for url, e in failures.items()))
 
 
 def maybe_download(directory, mirrors=MIRRORS, timeout=30.0):

@@ -4,7 +4,8 @@ Resolution order, the one a student can reason about:
   1. the directory passed explicitly (`train_dir=` / `--input_data_dir`);
   2. the environment variable TFCOURSE_DATA_DIR;
   3. data/mnist in the checkout this package was imported from (shipped, offline);
-  4. ~/.cache/tfcourse/mnist (where a download lands when nothing else has the files).
+  4. tfcourse/_data/mnist inside an installed wheel (setup.py copies data/mnist there);
+  5. ~/.cache/tfcourse/mnist (where a download lands when nothing else has the files).
 """
 
 import os
@@ -28,6 +29,7 @@ SHA256 = {
 }
 
 CHECKOUT_DIR = pathlib.Path(__file__).resolve().parents[2] / "data" / "mnist"
+PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1] / "_data" / "mnist"
 CACHE_DIR = pathlib.Path.home() / ".cache" / "tfcourse" / "mnist"
 
 
@@ -57,4 +59,6 @@ def resolve_data_dir(train_dir=None):
         return pathlib.Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
     if has_mnist(CHECKOUT_DIR):
         return CHECKOUT_DIR, "checkout data/mnist"
+    if has_mnist(PACKAGE_DIR):
+        return PACKAGE_DIR, "installed package"
     return CACHE_DIR, "user cache"

@@ -218,13 +218,13 @@ def train_sync(data_sets, replicas=2, batch_size=100, learning_rate=0.1, max_ste
     """
     import tempfile
 
-    from tfcourse import train
+    from tfcourse import settings, train
     from tfcourse.distribute import cluster
 
     config = train.TrainConfig(hidden1=hidden1, hidden2=hidden2, batch_size=batch_size, optimizer="sgd",
                                learning_rate=learning_rate, lr_schedule="constant", max_steps=max_steps,
                                steps_per_call=steps_per_call, seed=seed, write_summaries=False,
-                               log_dir=log_dir or tempfile.mkdtemp(prefix="tfcourse-sync-"))
+                               log_dir=log_dir or tempfile.mkdtemp(prefix="sync-", dir=settings.runs_dir()))
     strategy, chief = cluster.make_strategy(replicas)
     return train.train(data_sets, config, strategy=strategy, chief=chief, progress=False, verbose=False)
 

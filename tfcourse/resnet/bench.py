@@ -108,18 +108,17 @@ def run_benchmark(config=None, progress=True, **options):
                                  synthetic=(config.batch_size, net.image_size, net.num_classes, config.seed))
     task_index, num_workers = devices.worker_info() if config.strategy == "multiworker" else (0, 1)
 
-    # The text bar everywhere: tqdm.auto wants ipywidgets in a notebook and warns without it.
-    from tqdm import tqdm
+    from tfcourse import progress as progress_bar
 
     label = f"{config.model} {config.precision}{' xla' if config.xla else ''} x{num_replicas}"
-    with tqdm(total=config.warmup + config.steps, desc=label, unit="step", file=sys.stderr,
-              disable=not progress or task_index != 0) as bar:
+    with progress_bar.bar(config.warmup + config.steps, enabled=progress and task_index == 0, stream=sys.stderr,
+                          desc=label) as bar:
         warmup_start = time.perf_counter()
         time_steps(step, config.warmup, bar)
         warmup_seconds = time.perf_counter() - warmup_start
         timed = time_steps(step, config.steps, bar)
         stats = summarize(timed, global_batch, num_replicas)
-        bar.set_postfix(images_per_sec=f"{stats['images_per_sec']:.1f}")
+        bar.set_postfix(images_per_sec=f"{stats['images_per_sec']:.1f}", refresh=False)
     result = {
         "benchmark": "resnet_train_synthetic",
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
