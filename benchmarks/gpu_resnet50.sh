@@ -5,6 +5,8 @@
 # Prints the tf_cnn_benchmarks-style matrix with each run's ratio to float32 without XLA (the
 # lab's goal: mixed precision + XLA >= 2.5x) and the best run's share of the published figure
 # for the GPU class (V100 1270, A100-40G 2375 img/s TensorFlow; H100 ~7000 MLPerf ceiling).
+# That share compares our synthetic-data runs (batches drawn inside the step, no input pipeline)
+# with figures published for real ImageNet data: an upper bound of ours against theirs.
 # Budget: four runs, each capped at RUN_TIMEOUT s (default 105): under 8 minutes in all.
 set -u
 cd "$(dirname "$0")/.."
