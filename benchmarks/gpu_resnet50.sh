@@ -7,7 +7,11 @@
 # for the GPU class (V100 1270, A100-40G 2375 img/s TensorFlow; H100 ~7000 MLPerf ceiling).
 # That share compares our synthetic-data runs (batches drawn inside the step, no input pipeline)
 # with figures published for real ImageNet data: an upper bound of ours against theirs.
-# Budget: four runs, each capped at RUN_TIMEOUT s (default 105): under 8 minutes in all.
+# Then the peer comparison (benchmarks/resnet50_peer.py): tfcourse's ResNet-50 next to
+# keras.applications.ResNet50 on the same synthetic batches with the same step and optimizer,
+# float32 and mixed_float16 (PEER_PRECISIONS), batch PEER_BATCH, capped at PEER_TIMEOUT s.
+# Budget: four runs, each capped at RUN_TIMEOUT s (default 105), and the peer run (default
+# 240 s): under 12 minutes in all.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -17,6 +21,14 @@ WARMUP=${WARMUP:-15}
 RUN_TIMEOUT=${RUN_TIMEOUT:-105}
 DEVICE=${DEVICE:-gpu}       # DEVICE=cpu EXTRA=--small: a quick dry run of this script without a GPU
 EXTRA=${EXTRA:-}
+if [ "$DEVICE" = cpu ]; then  # the dry run: small peer images, the CPU's bfloat16 path
+  PEER_BATCH=${PEER_BATCH:-4}; PEER_IMAGE_SIZE=${PEER_IMAGE_SIZE:-64}
+  PEER_PRECISIONS=${PEER_PRECISIONS:-float32 mixed_bfloat16}
+fi
+PEER_BATCH=${PEER_BATCH:-$BATCH}
+PEER_IMAGE_SIZE=${PEER_IMAGE_SIZE:-224}
+PEER_PRECISIONS=${PEER_PRECISIONS:-float32 mixed_float16}
+PEER_TIMEOUT=${PEER_TIMEOUT:-240}
 OUT=${1:-${OUT:-gpu_resnet50.jsonl}}
 export TF_CPP_MIN_LOG_LEVEL=2
 
@@ -34,3 +46,9 @@ cat "$OUT.run" >> "$OUT"
 echo
 "$PYTHON" -m tfcourse bench report "$OUT.run" --options
 rm -f "$OUT.run"
+echo
+echo "== peer: keras.applications.ResNet50, same step and data, batch $PEER_BATCH" >&2
+# shellcheck disable=SC2086  # PEER_PRECISIONS is a list of words
+timeout --kill-after=5 "$PEER_TIMEOUT" "$PYTHON" benchmarks/resnet50_peer.py --device "$DEVICE" \
+  --batch-size "$PEER_BATCH" --image-size "$PEER_IMAGE_SIZE" --precisions $PEER_PRECISIONS --steps 5 --rounds 2 \
+  --json "$OUT.peer.json" || echo "   (peer comparison failed or ran past ${PEER_TIMEOUT}s)" >&2
