@@ -300,7 +300,8 @@ def main():
     print(f"  TF2 face / op-by-op floor:            {tf2 / floor:.2f}")
     print(f"  TF2 face / compute limit:             {tf2 / compute_limit:.2f}")
     print(f"  layer 1 forward + weight gradient: {layer1_ms:.3f} ms of a {floor_ms:.3f} ms op-by-op step "
-          f"({100 * layer1_ms / floor_ms:.0f}% of the time, {100 * layer1_flops / step_flops:.0f}% of the FLOPs)")
+          f"({100 * layer1_ms / floor_ms:.0f}% of the time, {100 * layer1_flops / step_flops:.0f}% of the FLOPs, "
+          f"at {layer1_flops / layer1_ms / 1e6:.0f} GFLOP/s)")
     if args.json:
         report = {"hidden": list(hidden), "batch": BATCH, "steps_per_round": steps, "rounds": args.rounds,
                   "statistic": "best round", "load_before": load_before, "load_after": load_after,
