@@ -133,14 +133,19 @@ def sgd_step(model, optimizer, images, labels):
     return loss
 
 
-def op_by_op_floor(images, labels, hidden):
-    """The same step in an in-graph loop over in-memory batches; also returns its matmul FLOPs."""
+def op_by_op_floor(images, labels, hidden, xla=False):
+    """The same step in an in-graph loop over in-memory batches; also returns its matmul FLOPs.
+
+    xla: compile the whole loop into one XLA cluster. images[i % count] is a dynamic slice of
+    static size [B, 784], so XLA keeps the batch's shape (slicing a flat [N, 784] array with
+    [start:start + B] would not: see tfcourse.xla.loop_slice_shapes).
+    """
     model = mnist.MLP(hidden[0], hidden[1], seed=SEED)
     optimizer = optimizers.make_optimizer("sgd", LR)
     optimizer.build(model.trainable_variables)
     count = int(images.shape[0])
 
-    @tf.function
+    @tf.function(jit_compile=xla)
     def loop(num_steps):
         loss = tf.constant(0.0)
         for i in tf.range(num_steps):
@@ -221,7 +226,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps_per_call", type=int, default=100,
                         help="TF2 face steps per call, and fit's steps_per_execution in its second run")
-    parser.add_argument("--xla", action="store_true", help="also time the TF2 face with an XLA-compiled step")
+    parser.add_argument("--xla", action="store_true",
+                        help="also time the TF2 face with an XLA-compiled step, and the floor's loop compiled whole")
     parser.add_argument("--hidden1", type=int, default=128)
     parser.add_argument("--hidden2", type=int, default=32)
     parser.add_argument("--matmul_size", type=int, default=1024, help="side of the square matmul timing the CPU's rate")
@@ -253,6 +259,8 @@ def main():
     if args.xla:
         faces.append(Face("tfcourse TF2 face + XLA", tf2_face(data_sets, hidden, args.steps_per_call, xla=True),
                           "trainer.step"))
+        faces.append(Face("in-graph loop, one XLA cluster", op_by_op_floor(images, labels, hidden, xla=True)[0],
+                          "optimizer.iterations"))
     faces += [Face("op-by-op floor (in-graph loop)", floor_run, "optimizer.iterations"),
               Face("layer 1 forward + weight gradient only", layer1_run, None)]  # no update: not a step
     matmul_rates = []
