@@ -45,9 +45,9 @@ def forward(model, images, compute_dtype):
 
 
 def train_and_score(data_sets, precision, seed, epochs, steps_per_call):
-    """Returns (training seconds, test precision@1, last loss)."""
+    """Returns (training seconds, test precision@1, last loss, steps trained)."""
     compute_dtype = PRECISIONS[precision]
-    total = int(round(epochs * train_input.steps_per_epoch(data_sets.train.num_examples, BATCH)))
+    total = round(epochs * train_input.steps_per_epoch(data_sets.train.num_examples, BATCH))
     total -= total % steps_per_call
     model = mnist.MLP(128, 32, seed=seed)
     optimizer = optimizers.make_optimizer("adam", optimizers.make_schedule("cosine", LR, total))
@@ -121,7 +121,10 @@ def main():
     args = parser.parse_args()
     if args.epochs <= 0 or min(args.steps_per_call, args.rounds, args.loop_steps) < 1:
         parser.error("--epochs must be > 0; --steps_per_call, --rounds and --loop_steps >= 1")
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    flags = ""
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = cpuinfo.read()
     units = [f for f in ("avx512_bf16", "amx_bf16") if f in flags.split()]
     data_sets = read_data_sets()
     rows = []
