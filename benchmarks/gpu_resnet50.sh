@@ -5,20 +5,40 @@
 # Prints the tf_cnn_benchmarks-style matrix with each run's ratio to float32 without XLA (the
 # lab's goal: mixed precision + XLA >= 2.5x) and the best run's share of the published figure
 # for the GPU class (V100 1270, A100-40G 2375 img/s TensorFlow; H100 ~7000 MLPerf ceiling).
-# Budget: four runs, each capped at RUN_TIMEOUT s (default 105): under 8 minutes in all.
+# That share compares our synthetic-data runs (batches drawn inside the step, no input pipeline)
+# with figures published for real ImageNet data: an upper bound of ours against theirs.
+# Then the peer comparison (benchmarks/resnet50_peer.py): tfcourse's ResNet-50 next to
+# keras.applications.ResNet50 on the same synthetic batches with the same step and optimizer,
+# float32 and mixed_float16 (PEER_PRECISIONS), batch PEER_BATCH, capped at PEER_TIMEOUT s.
+# Budget: four runs, each capped at RUN_TIMEOUT s (default 105), and the peer run (default
+# 240 s): under 12 minutes in all.
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
+DEVICE=${DEVICE:-gpu}       # DEVICE=cpu EXTRA=--small: a quick dry run of this script without a GPU
+if [ "$DEVICE" = cpu ]; then  # the dry run checks the script, not the CPU: a few small steps
+  BATCH=${BATCH:-8}; STEPS=${STEPS:-3}; WARMUP=${WARMUP:-2}
+fi
 BATCH=${BATCH:-256}
 STEPS=${STEPS:-100}
 WARMUP=${WARMUP:-15}
 RUN_TIMEOUT=${RUN_TIMEOUT:-105}
-DEVICE=${DEVICE:-gpu}       # DEVICE=cpu EXTRA=--small: a quick dry run of this script without a GPU
 EXTRA=${EXTRA:-}
+if [ "$DEVICE" = cpu ]; then  # the dry run: small peer images, the CPU's bfloat16 path
+  PEER_BATCH=${PEER_BATCH:-4}; PEER_IMAGE_SIZE=${PEER_IMAGE_SIZE:-64}; PEER_STEPS=${PEER_STEPS:-1}
+  PEER_ROUNDS=${PEER_ROUNDS:-1}; PEER_TIMEOUT=${PEER_TIMEOUT:-400}
+  PEER_PRECISIONS=${PEER_PRECISIONS:-float32 mixed_bfloat16}
+fi
+PEER_BATCH=${PEER_BATCH:-$BATCH}
+PEER_IMAGE_SIZE=${PEER_IMAGE_SIZE:-224}
+PEER_PRECISIONS=${PEER_PRECISIONS:-float32 mixed_float16}
+PEER_STEPS=${PEER_STEPS:-5}
+PEER_ROUNDS=${PEER_ROUNDS:-2}
+PEER_TIMEOUT=${PEER_TIMEOUT:-240}
 OUT=${1:-${OUT:-gpu_resnet50.jsonl}}
 export TF_CPP_MIN_LOG_LEVEL=2
 
-"$PYTHON" -m tfcourse info | head -9
+"$PYTHON" -m tfcourse info | sed -n 1,9p  # sed reads to the end: no broken pipe
 : > "$OUT.run"
 for precision in float32 mixed_float16; do
   for xla in --no-xla --xla; do
@@ -32,3 +52,9 @@ cat "$OUT.run" >> "$OUT"
 echo
 "$PYTHON" -m tfcourse bench report "$OUT.run" --options
 rm -f "$OUT.run"
+echo
+echo "== peer: keras.applications.ResNet50, same step and data, batch $PEER_BATCH" >&2
+# shellcheck disable=SC2086  # PEER_PRECISIONS is a list of words
+timeout --kill-after=5 "$PEER_TIMEOUT" "$PYTHON" benchmarks/resnet50_peer.py --device "$DEVICE" \
+  --batch-size "$PEER_BATCH" --image-size "$PEER_IMAGE_SIZE" --precisions $PEER_PRECISIONS --steps "$PEER_STEPS" --rounds "$PEER_ROUNDS" \
+  --json "$OUT.peer.json" || echo "   (peer comparison failed or ran past ${PEER_TIMEOUT}s)" >&2

@@ -1,19 +1,40 @@
-"""Training throughput at batch 100, same MLP (784-128-32-10, SGD 0.01) and same MNIST data:
+"""Training throughput of the MNIST MLP at batch 100: our faces, the peers, and two floors.
 
-  * TF2 face: tfcourse.train.Trainer, `steps_per_call` steps per tf.function call, tf.data
-    input gathered in-graph;
-  * Keras model.fit on numpy arrays (its defaults: one step per call, jit_compile="auto");
-  * graph/session face: tfcourse.v1, sess.run([train_op, loss], feed_dict=...) per step.
+Same MLP (784-128-32-10 by default), same SGD update (learning rate 0.01), same MNIST batches,
+every face's input built once before any clock starts:
 
-The three faces are timed in turns (A B C A B C ...) and each keeps its best round, so a
-burst of load from another process does not decide the ratio. Usage:
+  * tfcourse TF2 face: tfcourse.train.Trainer, `--steps_per_call` steps per tf.function call,
+    fed by the trainer's own tf.data pipeline (index batches gathered in-graph);
+  * Keras model.fit, defaults (one step per call; jit_compile="auto", which Keras resolves
+    to off on a machine without a GPU), on that same pre-built tf.data pipeline;
+  * Keras model.fit with `steps_per_execution=--steps_per_call` on the same pipeline;
+  * graph/session face: tfcourse.v1, sess.run([train_op, loss], feed_dict=...) per step;
+  * op-by-op floor: the same forward, backward and Keras SGD update in a tf.range loop over
+    batches already in memory (no input pipeline, no strategy): what TensorFlow's executor
+    needs for this step's ops, one after another;
+  * compute limit: the step's matmul FLOPs (counted from the traced step's MatMul ops) over the
+    matmul rate this CPU reaches in the same run (the best of short bursts of a large square
+    tf.matmul loop, one burst after every face in every round).
 
-    python benchmarks/train_throughput.py [--steps 1100] [--rounds 3] [--steps_per_call 100]
-        [--intra_op_threads N] [--hidden1 128 --hidden2 32] [--xla]
+Also the bare loop of layer 1's forward matmul and its weight gradient (the bulk of the
+FLOPs), to show how much of a step is arithmetic and how much is per-op overhead.
+
+Every face runs the same number of steps per round and is credited exactly those; each face's
+own step counter (optimizer iterations, global_step) is read before and after and the script
+refuses to report a face whose counter disagrees. Every timed region ends on a value the host
+has received (a loss or a result element as numpy). Rounds are interleaved (A B C ... A B C),
+so a burst of load from another process hits every face alike; the statistic for every face
+is the BEST round (highest rate), because other work only ever adds time; the median is printed
+beside it. Usage:
+
+    python benchmarks/train_throughput.py [--steps 1000] [--rounds 5] [--steps_per_call 100]
+        [--intra_op_threads N] [--hidden1 128 --hidden2 32] [--xla] [--json out.json]
 """
 
 import argparse
+import json
 import os
+import statistics
 import sys
 import time
 
@@ -23,94 +44,285 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import train, v1  # noqa: E402
+from tfcourse import mnist, optimizers, train, train_input, v1  # noqa: E402
 from tfcourse.datasets import read_data_sets  # noqa: E402
 
-BATCH, LR = 100, 0.01
-HIDDEN1, HIDDEN2 = 128, 32  # the tutorial's sizes; --hidden1/--hidden2 change them
+BATCH, LR, SEED = 100, 0.01, 0
 
 
-def tf2_face(data_sets, steps_per_call, xla):
-    config = train.TrainConfig(hidden1=HIDDEN1, hidden2=HIDDEN2, batch_size=BATCH, optimizer="sgd",
-                               learning_rate=LR, max_steps=10**9, steps_per_call=steps_per_call, xla=xla)
+class Face:
+    """One way of training: run(steps) -> (steps its own counter saw run, a host-side value).
+
+    counter names the variable that counts its steps (None: not a training step).
+    """
+
+    def __init__(self, name, run, counter):
+        self.name, self.run, self.counter = name, run, counter
+        self.rates, self.steps_run = [], []
+
+
+def tf2_face(data_sets, hidden, steps_per_call, xla):
+    config = train.TrainConfig(hidden1=hidden[0], hidden2=hidden[1], batch_size=BATCH, optimizer="sgd",
+                               learning_rate=LR, lr_schedule="constant", max_steps=10**9,
+                               steps_per_call=steps_per_call, xla=xla, seed=SEED)
     trainer = train.Trainer(config, data_sets.train.num_examples)
     iterator = iter(trainer.dataset(data_sets.train))
     trainer.train_steps(iterator, steps_per_call)  # trace and warm up
 
     def run(steps):
+        before = int(trainer.step.numpy())
         for _ in range(steps // steps_per_call):
-            trainer.train_steps(iterator, steps_per_call)
+            losses, _ = trainer.train_steps(iterator, steps_per_call)  # numpy: the host has them
+        return int(trainer.step.numpy()) - before, float(losses[-1])
 
     return run
 
 
-def keras_fit(data_sets):
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(HIDDEN1, activation="relu"),
-                              keras.layers.Dense(HIDDEN2, activation="relu"), keras.layers.Dense(10)])
-    model.compile(optimizer=keras.optimizers.SGD(LR),
+def keras_fit(data_sets, hidden, steps_per_execution):
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(hidden[0], activation="relu"),
+                              keras.layers.Dense(hidden[1], activation="relu"), keras.layers.Dense(10)])
+    model.compile(optimizer=keras.optimizers.SGD(LR), steps_per_execution=steps_per_execution,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    images, labels = data_sets.train.images, data_sets.train.labels.astype(np.int32)
-    model.fit(images[:BATCH * 10], labels[:BATCH * 10], batch_size=BATCH, epochs=1, verbose=0)  # warm up
+    # The TF2 face's own pipeline (same batches, same order), built once: fit only iterates it.
+    dataset = train_input.train_dataset_fn(data_sets.train, BATCH, SEED)(None)
+    # Trace and warm up; shuffle=False because the pipeline shuffles already.
+    model.fit(dataset, steps_per_epoch=steps_per_execution * 2, epochs=1, verbose=0, shuffle=False)
 
     def run(steps):
-        model.fit(images[:steps * BATCH], labels[:steps * BATCH], batch_size=BATCH, epochs=1, verbose=0,
-                  shuffle=True)
+        before = int(model.optimizer.iterations.numpy())
+        history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+        loss = float(history.history["loss"][-1])
+        return int(model.optimizer.iterations.numpy()) - before, loss
 
+    run.jit_compile = model.jit_compile
     return run
 
 
-def feed_dict_face(data_sets):
+def feed_dict_face(data_sets, hidden):
     graph = tf.Graph()
     with graph.as_default():
-        ops = v1.build_graph(BATCH, HIDDEN1, HIDDEN2, LR)
+        ops = v1.build_graph(BATCH, hidden[0], hidden[1], LR, seed=SEED)
+        global_step = next(v for v in tf.compat.v1.global_variables() if v.op.name == "global_step")
         init = tf.compat.v1.global_variables_initializer()
     sess = tf.compat.v1.Session(graph=graph)
     sess.run(init)
 
     def run(steps):
+        before = int(sess.run(global_step))
         for _ in range(steps):
             feed = v1.fill_feed_dict(data_sets.train, ops["images"], ops["labels"])
-            sess.run([ops["train_op"], ops["loss"]], feed_dict=feed)
+            _, loss = sess.run([ops["train_op"], ops["loss"]], feed_dict=feed)
+        return int(sess.run(global_step)) - before, float(loss)
 
     run(20)  # warm up
     return run
 
 
+def batches_in_memory(data_sets, count):
+    """The first `count` batches of the trainer's order: float32 [count, B, 784], int32 [count, B]."""
+    dataset = train_input.train_dataset_fn(data_sets.train, BATCH, SEED)(None).take(count)
+    images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in dataset])
+    return tf.constant(np.stack(images)), tf.constant(np.stack(labels))
+
+
+def sgd_step(model, optimizer, images, labels):
+    """Forward, backward and the Keras SGD update on one batch; returns the loss."""
+    with tf.GradientTape() as tape:
+        loss = mnist.loss(model(images), labels)
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+    return loss
+
+
+def op_by_op_floor(images, labels, hidden, xla=False):
+    """The same step in an in-graph loop over in-memory batches; also returns its matmul FLOPs.
+
+    xla: compile the whole loop into one XLA cluster. images[i % count] is a dynamic slice of
+    static size [B, 784], so XLA keeps the batch's shape (slicing a flat [N, 784] array with
+    [start:start + B] would not: see tfcourse.xla.loop_slice_shapes).
+    """
+    model = mnist.MLP(hidden[0], hidden[1], seed=SEED)
+    optimizer = optimizers.make_optimizer("sgd", LR)
+    optimizer.build(model.trainable_variables)
+    count = int(images.shape[0])
+
+    @tf.function(jit_compile=xla)
+    def loop(num_steps):
+        loss = tf.constant(0.0)
+        for i in tf.range(num_steps):
+            loss = sgd_step(model, optimizer, images[i % count], labels[i % count])
+        return loss
+
+    one_step = tf.function(sgd_step).get_concrete_function(model, optimizer, images[0], labels[0])
+    loop(tf.constant(2))  # trace and warm up
+
+    def run(steps):
+        before = int(optimizer.iterations.numpy())
+        loss = float(loop(tf.constant(steps)).numpy())
+        return int(optimizer.iterations.numpy()) - before, loss
+
+    return run, matmul_flops(one_step.graph)
+
+
+def matmul_flops(graph):
+    """2 x M x N x K summed over the MatMul ops of a traced graph (static shapes)."""
+    total = 0
+    for op in graph.get_operations():
+        if op.type == "MatMul":
+            a, b = (t.shape.as_list() for t in op.inputs)
+            rows, inner = (a[1], a[0]) if op.get_attr("transpose_a") else (a[0], a[1])
+            cols = b[0] if op.get_attr("transpose_b") else b[1]
+            total += 2 * rows * inner * cols
+    return total
+
+
+def layer1_loop(images, hidden1):
+    """Layer 1's forward matmul x[B,784]·W[784,h1] and its weight gradient x^T·dy, nothing else.
+
+    dy is the forward result itself and W the gradient, so each iteration depends on the last
+    (nothing can be hoisted or pruned); x is scaled to spectral norm 1 so the values stay finite.
+    """
+    x = images[0].numpy()
+    x = tf.constant(x / np.linalg.norm(x, 2))
+    start = tf.constant(np.random.RandomState(SEED).standard_normal([784, hidden1]).astype(np.float32))
+
+    @tf.function
+    def loop(num_steps):
+        weights = start
+        for _ in tf.range(num_steps):
+            forward = tf.matmul(x, weights)
+            weights = tf.matmul(x, forward, transpose_a=True)
+        return weights[0, 0]
+
+    loop(tf.constant(2))
+
+    def run(steps):
+        loop(tf.constant(steps)).numpy()
+        return steps, None
+
+    return run, 4 * BATCH * 784 * hidden1
+
+
+def matmul_rate_loop(size):
+    """A [size, size] float32 matmul chain (times an orthogonal matrix, so values stay finite)."""
+    rng = np.random.RandomState(SEED)
+    orthogonal, _ = np.linalg.qr(rng.standard_normal([size, size]))
+    q = tf.constant(orthogonal.astype(np.float32))
+    start = tf.constant(rng.standard_normal([size, size]).astype(np.float32))
+
+    @tf.function
+    def loop(num_steps):
+        a = start
+        for _ in tf.range(num_steps):
+            a = tf.matmul(a, q)
+        return a[0, 0]
+
+    loop(tf.constant(1))
+    return loop
+
+
 def main():
-    global HIDDEN1, HIDDEN2
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1100, help="steps per timed round (multiple of --steps_per_call)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--steps_per_call", type=int, default=100)
-    parser.add_argument("--xla", action="store_true", help="also time the TF2 face with an XLA-compiled step")
-    parser.add_argument("--hidden1", type=int, default=HIDDEN1)
-    parser.add_argument("--hidden2", type=int, default=HIDDEN2)
+    parser.add_argument("--steps", type=int, default=1000, help="steps per timed round (multiple of --steps_per_call)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps_per_call", type=int, default=100,
+                        help="TF2 face steps per call, and fit's steps_per_execution in its second run")
+    parser.add_argument("--xla", action="store_true",
+                        help="also time the TF2 face with an XLA-compiled step, and the floor's loop compiled whole")
+    parser.add_argument("--hidden1", type=int, default=128)
+    parser.add_argument("--hidden2", type=int, default=32)
+    parser.add_argument("--matmul_size", type=int, default=1024, help="side of the square matmul timing the CPU's rate")
+    parser.add_argument("--matmul_steps", type=int, default=10, help="matmuls per burst (one burst after every face)")
     parser.add_argument("--intra_op_threads", type=int, default=0,
-                        help="threads per op for all three faces (0: TensorFlow's default, one per core)")
+                        help="threads per op for every face (0: TensorFlow's default, one per core)")
+    parser.add_argument("--json", default=None, help="also write every number to this JSON file")
     args = parser.parse_args()
+    for name in ("steps", "rounds", "steps_per_call", "hidden1", "hidden2", "matmul_size", "matmul_steps"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.steps % args.steps_per_call:
+        parser.error(f"--steps ({args.steps}) must be a multiple of --steps_per_call ({args.steps_per_call})")
     # Must precede the first op; applies to every face alike, so the ratios stay fair.
     tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
-    HIDDEN1, HIDDEN2 = args.hidden1, args.hidden2
-    steps = args.steps // args.steps_per_call * args.steps_per_call
+    hidden, steps = (args.hidden1, args.hidden2), args.steps
     data_sets = read_data_sets()
-    faces = {"tf2 (tfcourse.train)": tf2_face(data_sets, args.steps_per_call, xla=False),
-             "keras model.fit": keras_fit(data_sets),
-             "graph/session feed_dict": feed_dict_face(data_sets)}
+
+    fit_default = keras_fit(data_sets, hidden, 1)
+    fit_spe = keras_fit(data_sets, hidden, args.steps_per_call)
+    images, labels = batches_in_memory(data_sets, min(steps, 100))
+    floor_run, step_flops = op_by_op_floor(images, labels, hidden)
+    layer1_run, layer1_flops = layer1_loop(images, hidden[0])
+    matmul = matmul_rate_loop(args.matmul_size)
+    faces = [Face("tfcourse TF2 face", tf2_face(data_sets, hidden, args.steps_per_call, xla=False), "trainer.step"),
+             Face("keras fit", fit_default, "optimizer.iterations"),
+             Face(f"keras fit, steps_per_execution={args.steps_per_call}", fit_spe, "optimizer.iterations"),
+             Face("graph/session feed_dict", feed_dict_face(data_sets, hidden), "global_step")]
     if args.xla:
-        faces["tf2 + xla"] = tf2_face(data_sets, args.steps_per_call, xla=True)
-    best = {name: 0.0 for name in faces}
+        faces.append(Face("tfcourse TF2 face + XLA", tf2_face(data_sets, hidden, args.steps_per_call, xla=True),
+                          "trainer.step"))
+        faces.append(Face("in-graph loop, one XLA cluster", op_by_op_floor(images, labels, hidden, xla=True)[0],
+                          "optimizer.iterations"))
+    faces += [Face("op-by-op floor (in-graph loop)", floor_run, "optimizer.iterations"),
+              Face("layer 1 forward + weight gradient only", layer1_run, None)]  # no update: not a step
+    matmul_rates = []
+    load_before = os.getloadavg()
     for _ in range(args.rounds):
-        for name, run in faces.items():
+        for face in faces:
             start = time.perf_counter()
-            run(steps)
-            best[name] = max(best[name], steps * BATCH / (time.perf_counter() - start))
-    print(f"MLP 784-{HIDDEN1}-{HIDDEN2}-10, SGD {LR}, batch {BATCH}, {steps} steps per round, best of {args.rounds} rounds, "
-          f"{os.cpu_count()} CPUs, intra-op threads {args.intra_op_threads or 'default'}, TF {tf.__version__}, Keras {keras.__version__}")
-    for name, rate in best.items():
-        print(f"  {name:<26}{rate:>12,.0f} examples/sec")
-    tf2 = best["tf2 (tfcourse.train)"]
-    print(f"  tf2 / keras fit:      {tf2 / best['keras model.fit']:.2f}x  (target >= 4x)")
-    print(f"  tf2 / feed_dict:      {tf2 / best['graph/session feed_dict']:.2f}x  (target >= 2x)")
+            ran, _ = face.run(steps)
+            seconds = time.perf_counter() - start
+            if ran != steps:
+                raise SystemExit(f"{face.name}: ran {ran} steps but would be credited {steps}")
+            face.steps_run.append(ran)
+            face.rates.append(steps * BATCH / seconds)
+            # A short matmul burst after every face: the rate needs both cores free at once,
+            # which load from other processes rarely allows for long.
+            start = time.perf_counter()
+            matmul(tf.constant(args.matmul_steps)).numpy()
+            matmul_rates.append(2 * args.matmul_size**3 * args.matmul_steps / (time.perf_counter() - start))
+    load_after = os.getloadavg()
+
+    best = {face.name: max(face.rates) for face in faces}
+    matmul_flops_per_s = max(matmul_rates)
+    compute_limit = BATCH * matmul_flops_per_s / step_flops  # examples/s if every FLOP ran at that rate
+    tf2 = best["tfcourse TF2 face"]
+    floor = best["op-by-op floor (in-graph loop)"]
+    layer1_ms = 1e3 * BATCH / best["layer 1 forward + weight gradient only"]
+    floor_ms = 1e3 * BATCH / floor
+    print(f"MLP 784-{hidden[0]}-{hidden[1]}-10, SGD {LR}, batch {BATCH}, {steps} steps per round, {args.rounds} "
+          f"interleaved rounds, statistic: best round (median beside it); {os.cpu_count()} CPUs, intra-op threads "
+          f"{args.intra_op_threads or 'default'}, TF {tf.__version__}, Keras {keras.__version__} "
+          f"(fit jit_compile={fit_default.jit_compile}); load average {load_before[0]:.2f} before, "
+          f"{load_after[0]:.2f} after")
+    for face in faces:
+        print(f"  {face.name:<40}{best[face.name]:>11,.0f} examples/s (median {statistics.median(face.rates):>9,.0f}), "
+              f"{face.steps_run[0]} steps run per round")
+    print(f"  {'compute limit':<40}{compute_limit:>11,.0f} examples/s = {step_flops / 1e6:.1f} MFLOP/step "
+          f"(MatMul ops of the traced step) at {matmul_flops_per_s / 1e9:.1f} GFLOP/s "
+          f"({args.matmul_size}^2 matmul loop, median {statistics.median(matmul_rates) / 1e9:.1f})")
+    fit = best["keras fit"]
+    fit_spe_rate = best[f"keras fit, steps_per_execution={args.steps_per_call}"]
+    feed = best["graph/session feed_dict"]
+    print(f"  TF2 face / keras fit:                 {tf2 / fit:.2f}x")
+    print(f"  TF2 face / fit steps_per_execution:   {tf2 / fit_spe_rate:.2f}x")
+    print(f"  TF2 face / feed_dict:                 {tf2 / feed:.2f}x")
+    print(f"  TF2 face / op-by-op floor:            {tf2 / floor:.2f}")
+    print(f"  TF2 face / compute limit:             {tf2 / compute_limit:.2f}")
+    print(f"  layer 1 forward + weight gradient: {layer1_ms:.3f} ms of a {floor_ms:.3f} ms op-by-op step "
+          f"({100 * layer1_ms / floor_ms:.0f}% of the time, {100 * layer1_flops / step_flops:.0f}% of the FLOPs, "
+          f"at {layer1_flops / layer1_ms / 1e6:.0f} GFLOP/s)")
+    if args.json:
+        report = {"hidden": list(hidden), "batch": BATCH, "steps_per_round": steps, "rounds": args.rounds,
+                  "statistic": "best round", "load_before": load_before, "load_after": load_after,
+                  "tensorflow": tf.__version__, "keras": keras.__version__, "cpus": os.cpu_count(),
+                  "faces": {face.name: {"counter": face.counter, "steps_credited": [steps] * len(face.rates),
+                                        "steps_run": face.steps_run, "examples_per_s": face.rates,
+                                        "best": best[face.name], "median": statistics.median(face.rates)}
+                            for face in faces},
+                  "step_matmul_flops": step_flops, "layer1_flops": layer1_flops,
+                  "matmul_flops_per_s": matmul_rates, "compute_limit_examples_per_s": compute_limit,
+                  "tf2_over_floor": tf2 / floor, "tf2_over_compute_limit": tf2 / compute_limit}
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
 
 
 if __name__ == "__main__":

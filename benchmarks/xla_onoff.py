@@ -43,12 +43,16 @@ def make_loop(step, batch_size, num_examples, static_slice):
 
 
 def best_ms_per_step(fn, steps_per_call, calls, repeats=3):
-    fn()  # trace and compile
+    """Best of `repeats` timings of `calls` calls of fn (a tensor-returning step or loop)."""
+    fn().numpy()  # trace and compile
     best = float("inf")
     for _ in range(repeats):
         tick = time.perf_counter()
         for _ in range(calls):
-            fn()
+            result = fn()
+        # The steps update the same variables, so they run in order: the last result read on
+        # the host means every step has finished (on a GPU the calls only queue work).
+        result.numpy()
         best = min(best, (time.perf_counter() - tick) / (calls * steps_per_call))
     return best * 1e3
 

@@ -156,10 +156,19 @@ def format_model_vs_talk(rows, fitted):
         lines.append(f"{r['devices']:>5} {'(' + r['layout'] + ')':>7} {100 * r['talk']:>7.1f} {values} "
                      f"{r['implied_comm_ms']:>10.1f} ms")
     lines.append(f"fitted overlap: ring {fitted['ring']:.2f}, hierarchical {fitted['hierarchical']:.2f}")
+    gaps = {n: max_gap_points(rows, n) for n in ("ring_fit", "hierarchical_fit")}
+    lines.append(f"largest gap to the talk with the fitted overlap: ring {gaps['ring_fit']:.1f} points, "
+                 f"hierarchical {gaps['hierarchical_fit']:.1f} points")
     return "\n".join(lines)
 
 
-def predict_local_efficiency(compute_time_s, gradient_bytes, allreduce, num_workers=None, compute_slowdown=1.0):
+def max_gap_points(rows, column):
+    """The largest |model - talk| efficiency over model_vs_talk's rows, in percentage points."""
+    return max(abs(100 * r[column] - 100 * r["talk"]) for r in rows)
+
+
+def predict_local_efficiency(compute_time_s, gradient_bytes, allreduce, num_workers=None, compute_slowdown=1.0,
+                             allreduces_per_step=1):
     """Predicted efficiency of N local worker processes from a measured all-reduce.
 
     Args:
@@ -169,8 +178,12 @@ def predict_local_efficiency(compute_time_s, gradient_bytes, allreduce, num_work
       compute_slowdown: how much slower each worker computes than one alone. 1 for devices of
         their own (GPUs, machines); N when N workers share the cores one replica already used,
         as logical devices or worker processes on one CPU do.
+      allreduces_per_step: collectives a step starts, each paying the measured latency; the
+        gradient bytes cross once. The benchmark's step does 2: the gradients, and the sum of
+        the loss across workers that it returns.
     """
     num_workers = num_workers or allreduce["workers"]
     communication = ring_allreduce_time(num_workers, gradient_bytes, allreduce["bandwidth_bytes_per_s"],
-                                        allreduce["latency_s"] / (2 * (allreduce["workers"] - 1)))
+                                        allreduce["latency_s"] / (2 * (allreduce["workers"] - 1)),
+                                        messages=allreduces_per_step)
     return compute_time_s / (compute_slowdown * compute_time_s + communication)
