@@ -48,7 +48,8 @@ def test_cli_serves_on_localhost_and_stops_on_ctrl_c(log_dir):
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
-        assert "TensorBoard serving" in line and "http://127.0.0.1:" in line, line + proc.stderr.read()
+        # (Not proc.stderr.read() in the message: it would wait for a server that never exits.)
+        assert "TensorBoard serving" in line and "http://127.0.0.1:" in line, line
         url = line.split(" at ")[1].split()[0]
         server = tensorboard_server.TensorBoardServer(None, url, None, None)
         assert server.get_json("data/runs") == ["mlp"]
