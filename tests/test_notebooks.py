@@ -112,7 +112,7 @@ def test_a_cell_time_out_fails_the_rest_of_the_notebook(tmp_path):
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # this folder is the rootdir, the repo's settings stay out
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NOTEBOOKS_DIR), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "--nbval-lax",
-                          "--nbval-cell-timeout", "3", "-rA", "sleeps.ipynb"],
+                          "--nbval-cell-timeout", "1", "-rA", "sleeps.ipynb"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1, run.stdout[-3000:]
     assert "1 failed, 1 error" in run.stdout and "xfail" not in run.stdout, run.stdout[-3000:]
