@@ -9,7 +9,6 @@ The served TensorBoard's real listening socket, from `tensorboard_server.start` 
 import ast
 import io
 import json
-import pathlib
 import sys
 import textwrap
 

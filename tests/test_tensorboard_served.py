@@ -1,6 +1,5 @@
 """TensorBoard served for real: event files on disk, the `tensorboard` program, its HTTP API."""
 
-import os
 import signal
 import subprocess
 import sys
