@@ -6,11 +6,15 @@
 * PYTHONPATH starts with this checkout, so the kernels import this tree's tfcourse
   even where another copy is installed.
 * The kernel is the interpreter running pytest (--nbval-current-env), and each cell
-  gets CELL_TIMEOUT_S unless --nbval-cell-timeout is given.
+  gets CELL_TIMEOUT_S unless --nbval-cell-timeout is given; after a time-out the notebook's
+  remaining cells fail (nbval alone would turn them into xfails that count for nothing).
 """
 
 import os
 import pathlib
+
+import nbval.plugin
+import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CELL_TIMEOUT_S = 120.0
@@ -28,3 +32,16 @@ def pytest_configure(config):
         option.nbval_cell_timeout = CELL_TIMEOUT_S
     if not option.nbval_kernel_name:
         option.nbval_current_env = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item):
+    """A cell after one that timed out fails instead of running as nbval's non-strict xfail.
+
+    nbval interrupts a cell that exceeds the time-out and marks every later cell of that
+    notebook xfail, so their asserts and output checks no longer count; the kernel state
+    they expect is missing anyway, so the notebook fails here, naming the reason.
+    """
+    if getattr(item.parent, "timed_out", False) and isinstance(item, nbval.plugin.IPyNbCell):
+        pytest.fail(f"an earlier cell of {item.parent.path.name} timed out: this cell's checks did not run",
+                    pytrace=False)

@@ -1,8 +1,13 @@
+import importlib
 import os
+import pkgutil
+import re
 import subprocess
 import sys
 
 from conftest import REPO
+from tfcourse import commands
+from tfcourse.datasets import locate
 
 
 def tfcourse(*args, env=None):
@@ -10,10 +15,18 @@ def tfcourse(*args, env=None):
                           timeout=300, env={**os.environ, **(env or {})}, cwd=REPO)
 
 
-def test_help_lists_subcommands():
+def test_help_lists_every_command_module_with_its_help():
     result = tfcourse("--help")
     assert result.returncode == 0
-    assert "info" in result.stdout and "data" in result.stdout
+    # The COMMAND section: "    name   help text" lines, help wrapped onto indented lines.
+    section = result.stdout.split("\n  COMMAND\n", 1)[1].split("\n\n")[0]
+    listed = [line.split()[0] for line in section.splitlines() if re.match(r"    \S", line)]
+    modules = [m.name for m in pkgutil.iter_modules(commands.__path__) if m.name != "args"]
+    assert sorted(listed) == sorted(modules)
+    flat = " ".join(section.split())
+    for name in listed:
+        help_text = " ".join(importlib.import_module(f"tfcourse.commands.{name}").HELP.split())
+        assert f"{name} {help_text}" in flat, name
 
 
 def test_info_reports_versions_and_verified_data():
@@ -21,9 +34,10 @@ def test_info_reports_versions_and_verified_data():
     assert result.returncode == 0, result.stderr
     import tensorflow as tf
 
-    assert f"tensorflow  {tf.__version__}" in result.stdout
-    assert "xla         available" in result.stdout
-    assert result.stdout.count("   ok") == 4
+    lines = result.stdout.splitlines()
+    assert f"tensorflow  {tf.__version__}" in lines and "xla         available" in lines
+    verified = [line.split()[0] for line in lines if re.fullmatch(r"  \S+ +ok", line)]
+    assert verified == list(locate.FILES)
 
 
 def test_data_check_fails_on_missing_files(tmp_path):

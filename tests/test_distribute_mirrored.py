@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from tfcourse.distribute import cluster
     from tfcourse.datasets import read_data_sets
-    from tfcourse import train
+    from tfcourse import mnist, train
     replicas, log_dir, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     config = train.TrainConfig(batch_size=64, optimizer="sgd", learning_rate=0.1, max_steps=20,
                                steps_per_call=10, log_dir=log_dir, write_summaries=False)
@@ -20,8 +20,10 @@ SCRIPT = textwrap.dedent("""
     result = train.train(read_data_sets(fake_data=True), config, strategy=strategy, chief=chief,
                          progress=False, verbose=False)
     if chief:
+        initial = mnist.initial_weights(config.hidden1, config.hidden2, config.seed)
         np.savez(out, replicas=strategy.num_replicas_in_sync,
-                 **{k.replace("/", "_"): v for k, v in result.model.get_weights().items()})
+                 **{k.replace("/", "_"): v for k, v in result.model.get_weights().items()},
+                 **{"initial_" + k.replace("/", "_"): v for k, v in initial.items()})
     """)
 
 
@@ -41,11 +43,13 @@ def reference(tmp_path_factory):
 
 
 def _assert_same_weights(a, b):
-    keys = [k for k in a if k != "replicas"]
+    keys = [k for k in a if k != "replicas" and not k.startswith("initial_")]
     assert len(keys) == 6
     for key in keys:
         np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-6, err_msg=key)
-    assert not np.allclose(a["hidden1_weights"], 0)
+        # It trained: every variable moved from its initial value far beyond the tolerance above.
+        moved = np.abs(a[key] - a["initial_" + key]).max()
+        assert moved > 1e-3, (key, moved)
 
 
 def test_two_mirrored_replicas_match_one_device(reference, tmp_path):

@@ -1,9 +1,11 @@
+import ctypes
 import gzip
 import os
 import resource
 import signal
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -90,22 +92,46 @@ _DOWNLOAD = (
 )
 
 
+# Runs one download in a child process that, when it is root, first loses the capabilities
+# that let root write anywhere (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER): permission
+# bits then bind it like any user, on every filesystem, with no chattr.
+DOWNLOAD = textwrap.dedent("""
+    import sys
+    from tfcourse.datasets import download, locate
+    from tfcourse.errors import DataError
+    try:
+        download.download_file(locate.TEST_LABELS, sys.argv[1], mirrors=(sys.argv[2],))
+    except DataError as e:
+        print("DataError:", e)
+        sys.exit(3)
+    """)
+_PR_CAPBSET_DROP = 24
+_ROOT_WRITE_CAPS = (1, 2, 3)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER (linux/capability.h)
+
+
+def _as_plain_user():
+    """preexec_fn: drop root's override capabilities from the bounding set before exec."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in _ROOT_WRITE_CAPS:
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {cap})")
+
+
 def test_read_only_directory(tmp_path, http_server, gz_files):
-    """The download target cannot be written (immutable: root ignores permission bits)."""
+    """The download target cannot be written (mode 0555; root too, without its override capabilities)."""
     server, url = http_server
     _serve(server, gz_files, [locate.TEST_LABELS])
-    if os.geteuid() == 0:
-        if subprocess.run(["chattr", "+i", str(tmp_path)], capture_output=True).returncode:
-            pytest.skip("running as root on a filesystem without chattr +i: cannot make a read-only directory")
-    else:
-        tmp_path.chmod(0o555)
+    target = tmp_path / "data"
+    target.mkdir(mode=0o555)
     try:
-        with pytest.raises(DataError, match="cannot write"):
-            download.download_file(locate.TEST_LABELS, tmp_path, mirrors=(url,))
-        assert os.listdir(tmp_path) == []
+        run = subprocess.run([sys.executable, "-c", DOWNLOAD, str(target), url], preexec_fn=_as_plain_user,
+                             capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert run.returncode == 3 and "cannot write" in run.stdout, run.stdout + run.stderr[-2000:]
+        assert os.listdir(target) == []
     finally:
-        subprocess.run(["chattr", "-i", str(tmp_path)], capture_output=True)
-        tmp_path.chmod(0o755)
+        target.chmod(0o755)
 
 
 def test_full_disk_leaves_nothing_half_written(tmp_path, http_server, gz_files):

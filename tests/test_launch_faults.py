@@ -137,4 +137,9 @@ def test_sigkill_of_a_training_worker_is_reported_and_the_restart_resumes(tmp_pa
     assert steps == reference_steps == 300
     # Same data order and seed from the resumed step: the same accuracy as without the kill.
     assert 0.2 < reference_precision < 0.95  # not saturated, so the comparison means something
-    assert abs(precision - reference_precision) <= 0.02
+    # Not exactly equal by construction: the reference is one process, the resumed run 2 workers
+    # whose all-reduce adds the halves' gradients in another order, so their weights agree to
+    # float rounding (~1e-6, test_distribute_mirrored.py), which can flip a near-tie prediction.
+    # The 4 printed decimals of 10,000 fake test examples count single examples: at most one
+    # may differ (measured: none). Resuming at a wrong data position or step moves it further.
+    assert abs(precision - reference_precision) <= 1e-4 + 1e-9, (precision, reference_precision)

@@ -7,8 +7,11 @@ Executing them is nbval's job: `pytest --nbval-lax notebooks/` (see notebooks/co
 import ast
 import importlib
 import inspect
+import os
 import pathlib
 import pkgutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -86,3 +89,31 @@ def test_notebook_does_not_redefine_library_functions(path):
 def test_the_redefinition_check_sees_library_helpers():
     library = library_public_names()
     assert {"digit_grid", "trace_graph", "read_scalars", "course_params"} <= library
+
+
+def test_nbval_reads_the_check_tags_and_no_cell_carries_marker_comments():
+    import nbval.plugin
+
+    tagged = 0
+    for path in NOTEBOOKS:
+        for cell in _code_cells(path):
+            assert "NBVAL_" not in cell.source, f"{path.name}: nbval marker comment; use a cell tag"
+            tags = [tag for tag in cell.metadata.get("tags", []) if tag.startswith("nbval")]
+            assert all(tag in nbval.plugin.metadata_tags for tag in tags), f"{path.name}: unknown tag in {tags}"
+            tagged += "nbval-check-output" in tags
+    assert tagged >= 20
+
+
+def test_a_cell_time_out_fails_the_rest_of_the_notebook(tmp_path):
+    # nbval alone marks the cells after a time-out as non-strict xfails; notebooks/conftest.py fails them.
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)"),
+                                               nbformat.v4.new_code_cell("assert True")])
+    nbformat.write(notebook, tmp_path / "sleeps.ipynb")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # this folder is the rootdir, the repo's settings stay out
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NOTEBOOKS_DIR), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "--nbval-lax",
+                          "--nbval-cell-timeout", "1", "-rA", "sleeps.ipynb"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "1 failed, 1 error" in run.stdout and "xfail" not in run.stdout, run.stdout[-3000:]
+    assert "an earlier cell of sleeps.ipynb timed out" in run.stdout

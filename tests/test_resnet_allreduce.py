@@ -24,4 +24,23 @@ def test_two_worker_processes_measure_a_positive_bandwidth():
     assert all(r["seconds_min"] > 0 and r["busbw_bytes_per_s"] > 0 for r in result["rows"])
     assert result["rows"][-1]["seconds_min"] > result["rows"][0]["seconds_min"]
     assert result["bandwidth_bytes_per_s"] > 1e6  # loopback gRPC: far above 1 MB/s
-    assert result["latency_s"] >= 0
+    check_fit_against_timings(result)
+
+
+def check_fit_against_timings(result):
+    """The fitted latency and bandwidth reproduce the timings they came from.
+
+    A fit in the wrong unit (bits, MB, ms), with a wrong ring factor or with its terms swapped
+    misses these bands by far more than the noise of a loaded machine moves them.
+    """
+    rows = result["rows"]
+    first, last = rows[0], rows[-1]
+    factor = allreduce.ring_factor(result["workers"])
+    # The slope between the smallest and the largest tensor: the same bandwidth, without least squares.
+    two_point = factor * (last["bytes"] - first["bytes"]) / (last["seconds_min"] - first["seconds_min"])
+    assert 0.5 < result["bandwidth_bytes_per_s"] / two_point < 2, (result["bandwidth_bytes_per_s"], two_point)
+    # The largest tensor, which weighs most in the fit, is predicted within 30%.
+    predicted = result["latency_s"] + factor * last["bytes"] / result["bandwidth_bytes_per_s"]
+    assert abs(predicted / last["seconds_min"] - 1) < 0.3, (predicted, last["seconds_min"])
+    # Latency is what an all-reduce costs whatever its size: at most about the smallest one's time.
+    assert result["latency_s"] < 2 * first["seconds_min"], (result["latency_s"], first["seconds_min"])

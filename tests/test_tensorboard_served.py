@@ -1,12 +1,12 @@
 """TensorBoard served for real: event files on disk, the `tensorboard` program, its HTTP API."""
 
-import os
 import signal
 import subprocess
 import sys
 
 import pytest
 
+from sockets import listening_addresses
 from tfcourse import tensorboard_server
 
 
@@ -21,25 +21,11 @@ def log_dir(tmp_path_factory):
     return root
 
 
-def _listening_addresses(port):
-    """Local addresses of the sockets listening on TCP `port`, read from /proc/net/tcp{,6}."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for row in f.readlines()[1:]:
-                local, state = row.split()[1], row.split()[3]
-                address, hex_port = local.split(":")
-                if state == "0A" and int(hex_port, 16) == port:
-                    # IPv4 entries are 4 little-endian bytes; anything else is IPv6 (e.g. "::" = all).
-                    found.add(".".join(str(b) for b in bytes.fromhex(address)[::-1]) if len(address) == 8 else address)
-    return found
-
-
 def test_scalars_api_serves_run_tags_and_loss_series(log_dir):
     with tensorboard_server.start(log_dir) as server:
         assert server.url.startswith("http://127.0.0.1:")
         # The socket itself, not just the URL: bound to loopback only, never all interfaces.
-        assert _listening_addresses(server.port) == {"127.0.0.1"}
+        assert listening_addresses(server.port) == {"127.0.0.1"}
         series = tensorboard_server.wait_for_run(server, "mlp", "loss")
         assert server.get_json("data/runs") == ["mlp"]
         assert {"loss", "learning_rate"} <= set(server.get_json("data/plugin/scalars/tags")["mlp"])
@@ -61,10 +47,13 @@ def test_cli_serves_on_localhost_and_stops_on_ctrl_c(log_dir):
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
-        assert "TensorBoard serving" in line and "http://127.0.0.1:" in line, line + proc.stderr.read()
+        # (Not proc.stderr.read() in the message: it would wait for a server that never exits.)
+        assert "TensorBoard serving" in line and "http://127.0.0.1:" in line, line
         url = line.split(" at ")[1].split()[0]
         server = tensorboard_server.TensorBoardServer(None, url, None, None)
         assert server.get_json("data/runs") == ["mlp"]
+        # What the command's default really binds: loopback only, never all interfaces.
+        assert listening_addresses(int(url.rsplit(":", 1)[1].strip("/"))) == {"127.0.0.1"}
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)

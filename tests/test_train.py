@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcourse import optimizers, train, train_input
+from tfcourse import optimizers, train, train_input, xla
 from tfcourse.errors import CourseError
 from fake_splits import small_data_sets
 
@@ -25,12 +25,16 @@ def _config(tmp_path, **overrides):
     return train.TrainConfig(**values)
 
 
-def _losses(data_sets, steps=20, **overrides):
-    """Per-step losses of a bare Trainer (no evaluation or files): the cheap way to compare runs."""
+def _trained(data_sets, steps=20, **overrides):
+    """(Trainer, per-step losses) of a bare Trainer (no evaluation or files): the cheap way to compare runs."""
     values = dict(hidden1=32, hidden2=16, max_steps=steps, steps_per_call=steps)
     values.update(overrides)
     trainer = train.Trainer(train.TrainConfig(**values), data_sets.train.num_examples)
-    return trainer.train_steps(iter(trainer.dataset(data_sets.train)), steps)[0]
+    return trainer, trainer.train_steps(iter(trainer.dataset(data_sets.train)), steps)[0]
+
+
+def _losses(data_sets, steps=20, **overrides):
+    return _trained(data_sets, steps, **overrides)[1]
 
 
 def test_same_seed_gives_identical_losses_whatever_the_steps_per_call(data_sets, tmp_path, capsys):
@@ -59,8 +63,17 @@ def test_each_optimizer_lowers_the_loss(data_sets, name):
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5])
 
 
-def test_xla_step_gives_the_same_losses(data_sets):
-    np.testing.assert_allclose(_losses(data_sets, xla=True), _losses(data_sets), rtol=1e-4, atol=1e-5)
+def test_xla_step_is_compiled_and_gives_the_same_losses(data_sets):
+    compiled, compiled_losses = _trained(data_sets, xla=True)
+    plain, plain_losses = _trained(data_sets)
+    np.testing.assert_allclose(compiled_losses, plain_losses, rtol=1e-4, atol=1e-5)
+    # Same losses alone would pass with xla=True ignored: the loop that ran must hand the
+    # forward/backward pass to XLA, and XLA must have fused it into kernels.
+    (name,) = compiled.xla_functions()
+    assert "_gradients" in name and plain.xla_functions() == []
+    images, labels = next(iter(compiled.dataset(data_sets.train)))
+    hlo = compiled._grad_fn.experimental_get_compiler_ir(images, labels)(stage="optimized_hlo")
+    assert len(xla.fusions(hlo)) >= 3
 
 
 def test_cosine_schedule_decays_to_zero_over_the_run(data_sets):

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfcourse import checkpoints, mnist, optimizers, run_lock, settings, summaries, train_input, train_safety
+from tfcourse import checkpoints, mnist, optimizers, run_lock, settings, summaries, train_input, train_safety, xla
 from tfcourse import progress as progress_bar
 from tfcourse.errors import CourseError
 from tfcourse.train_config import TrainConfig
@@ -60,6 +60,7 @@ class TrainResult:
     seconds: float
     resumed_from: int
     model: object = dataclasses.field(repr=False, default=None)
+    xla_functions: list = dataclasses.field(default_factory=list)  # Trainer.xla_functions() of the run
 
     @property
     def test_precision(self):
@@ -158,6 +159,10 @@ class Trainer:
         """Runs num_steps steps in one call; returns (losses numpy [num_steps], correct int)."""
         losses, correct = self._loop(iterator, tf.constant(num_steps, tf.int32))
         return losses.numpy(), int(correct)
+
+    def xla_functions(self):
+        """Names of the functions the traced training loop runs through XLA ([] without config.xla)."""
+        return xla.jit_compiled_functions(self._loop)
 
 
 def _next_stop(step, total, config):
@@ -351,4 +356,5 @@ def _train(data_sets, config, strategy, progress, chief, run_dir, ckpt_dir, save
         steps=steps, losses=losses, final_step=step, evaluations=evaluations, run_dir=run_dir,
         checkpoint_dir=ckpt_dir, checkpoint_path=tf.train.latest_checkpoint(ckpt_dir),
         examples_per_sec=timed_examples / timed_seconds if timed_seconds else float("nan"),
-        seconds=time.perf_counter() - started, resumed_from=start, model=trainer.model)
+        seconds=time.perf_counter() - started, resumed_from=start, model=trainer.model,
+        xla_functions=trainer.xla_functions())

@@ -171,6 +171,28 @@ def show_fusions(fn, *args, print_report=True):
     return report
 
 
+def jit_compiled_functions(fn):
+    """The functions that `fn`'s traced graphs hand to XLA: evidence that jit_compile took effect.
+
+    A function traced with jit_compile=True carries `_XlaMustCompile: true` in its
+    FunctionDef, and the graph of any tf.function that calls it holds that FunctionDef in its
+    library; TensorFlow then runs it only as one XLA cluster. Without XLA the list is empty.
+
+    Args:
+      fn: a tf.function that has been called (traced) at least once.
+    Returns:
+      sorted list of function names (str).
+    """
+    found = set()
+    # tf.function has no public listing of its traces; this private one is used by SavedModel.
+    for concrete in fn._list_all_concrete_functions():
+        for definition in (concrete.function_def, *concrete.graph.as_graph_def().library.function):
+            flag = definition.attr.get("_XlaMustCompile")
+            if flag is not None and flag.b:
+                found.add(definition.signature.name)
+    return sorted(found)
+
+
 def loop_slice_shapes(num_examples=2000, batch_size=100):
     """Why a jit-compiled in-graph training loop can collapse on CPU, shown in the HLO.
 

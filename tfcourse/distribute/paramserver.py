@@ -238,7 +238,9 @@ def sync_vs_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, m
     `num_workers` logical CPUs).
     Returns:
       ([row, row], AsyncResult): rows are dicts with mode, workers, steps, steps_per_sec,
-      examples_per_sec, mean_staleness, max_staleness, final_loss, test_precision.
+      examples_per_sec, mean_staleness, max_staleness, final_loss, test_precision. The
+      synchronous row's staleness is None: every replica computes on the weights of the
+      same step and one combined update lands before the next, so there is none to measure.
     """
     common = dict(batch_size=batch_size, learning_rate=learning_rate, max_steps=max_steps,
                   steps_per_call=steps_per_call, seed=seed, hidden1=hidden1, hidden2=hidden2)
@@ -249,7 +251,7 @@ def sync_vs_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, m
     rows = [
         dict(mode="sync (MirroredStrategy)", workers=num_workers, steps=sync.final_step,
              steps_per_sec=sync_steps_per_sec, examples_per_sec=sync_steps_per_sec * batch_size,
-             mean_staleness=0.0, max_staleness=0, final_loss=float(np.mean(sync.losses[-tail:])),
+             mean_staleness=None, max_staleness=None, final_loss=float(np.mean(sync.losses[-tail:])),
              test_precision=sync.test_precision),
         dict(mode="async (ParameterServerStrategy)", workers=num_workers, steps=async_result.updates,
              steps_per_sec=async_result.steps_per_sec, examples_per_sec=async_result.steps_per_sec * batch_size,
@@ -260,11 +262,12 @@ def sync_vs_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, m
 
 
 def format_rows(rows):
-    """A plain-text table of `sync_vs_async` rows."""
+    """A plain-text table of `sync_vs_async` rows ("-": no staleness, the synchronous row)."""
     lines = [f"{'mode':<32}{'workers':>8}{'steps':>7}{'steps/s':>9}{'staleness':>11}{'max':>5}"
              f"{'loss':>8}{'test prec':>11}"]
     for row in rows:
+        mean, most = row["mean_staleness"], row["max_staleness"]
         lines.append(f"{row['mode']:<32}{row['workers']:>8}{row['steps']:>7}{row['steps_per_sec']:>9.0f}"
-                     f"{row['mean_staleness']:>11.2f}{row['max_staleness']:>5}{row['final_loss']:>8.3f}"
-                     f"{row['test_precision']:>11.4f}")
+                     f"{'-' if mean is None else f'{mean:.2f}':>11}{'-' if most is None else most:>5}"
+                     f"{row['final_loss']:>8.3f}{row['test_precision']:>11.4f}")
     return "\n".join(lines)

@@ -40,6 +40,15 @@ def fit_latency_bandwidth(num_bytes, seconds, num_workers):
     return max(float(intercept), 0.0), ring_factor(num_workers) / float(slope)
 
 
+def predicted_seconds(result, num_bytes):
+    """The fitted model's time for one all-reduce of `num_bytes`: latency + ring_factor x bytes / bandwidth.
+
+    Args:
+      result: measure_allreduce_bandwidth's result (workers, latency_s, bandwidth_bytes_per_s).
+    """
+    return result["latency_s"] + ring_factor(result["workers"]) * num_bytes / result["bandwidth_bytes_per_s"]
+
+
 def _worker(sizes_mb, iterations, warmup):
     """Body of one worker process: prints the chief's timings as one JSON line."""
     import tensorflow as tf

@@ -17,6 +17,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tfcourse import xla
 from tfcourse.errors import CourseError
 from tfcourse.resnet import devices, model as resnet_model, train
 from tfcourse.resnet.results import append_result, read_results  # noqa: F401  (re-exported)
@@ -127,6 +128,8 @@ def run_benchmark(config=None, progress=True, **options):
         "parameters": resnet_model.trainable_parameter_count(model),
         "precision": config.precision,
         "xla": bool(config.xla),
+        # Measured, not echoed: the traced step hands (part of) itself to XLA.
+        "xla_compiled": bool(xla.jit_compiled_functions(step)),
         "device": device_kind,
         "strategy": _strategy_name(strategy),
         "replicas": num_replicas,
