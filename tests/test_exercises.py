@@ -369,3 +369,24 @@ def test_a_checkpoint_restored_into_another_shape_names_both_shapes(sizes, model
     assert (result.status, result.mistake) == ("mistake", "model_of_another_shape"), result.message
     assert f"the checkpoint's `hidden1/biases` has shape [16], your model's {model_shape}." in result.message
     assert_one_friendly_line(result)
+
+
+def test_nb03_shape_mistakes_are_named_with_op_determinism_on():
+    # `settings.set_seed` turns op determinism on, and then TensorFlow computes the cross-entropy
+    # from smaller ops whose shape error reads differently: the diagnosis must not depend on it.
+    script = textwrap.dedent("""\
+        import tensorflow as tf
+        tf.random.set_seed(0)
+        tf.config.experimental.enable_op_determinism()
+        from tfcourse.exercises import nb03
+        for mistake in nb03.q1.mistakes:
+            if mistake.name in ("one_hot_wrong_depth", "labels_not_one_hot"):
+                result = nb03.q1.evaluate(nb03.q1.answer_with(mistake))
+                print(mistake.name, result.status, result.mistake)
+        """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.split("\n")
+    assert "one_hot_wrong_depth mistake one_hot_wrong_depth" in lines, done.stdout
+    assert "labels_not_one_hot mistake labels_not_one_hot" in lines, done.stdout

@@ -45,12 +45,20 @@ def _loss_cases():
 
 
 def _loss_size_mismatch(outcomes):
-    """(logits columns, labels columns) from TensorFlow's shape error, for every failing case."""
+    """(logits rows, logits columns, labels rows, labels columns) from TensorFlow's shape error, for
+    every failing case. The fused kernel names both sizes; with op determinism on (`set_seed`), the
+    op is composed of smaller ones and the `Mul` of labels [rows, columns] and log-softmax fails."""
     shapes = []
     for outcome in outcomes:
-        match = re.search(r"logits_size=\[(\d+),(\d+)\] labels_size=\[(\d+),(\d+)\]", str(outcome.error or ""))
+        error = str(outcome.error or "")
+        match = re.search(r"logits_size=\[(\d+),(\d+)\] labels_size=\[(\d+),(\d+)\]", error)
         if match:
             shapes.append(tuple(int(g) for g in match.groups()))
+            continue
+        match = re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[(\d+),(\d+)\]", error)
+        if match:
+            label_rows, label_columns, rows, columns = (int(g) for g in match.groups())
+            shapes.append((rows, columns, label_rows, label_columns))
     return shapes
 
 
