@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse.resnet import bench, devices, model as resnet_model, train  # noqa: E402
+from tfcourse.resnet import bench, devices, train  # noqa: E402
+from tfcourse.resnet import model as resnet_model
 
 MODELS = ("tfcourse", "keras.applications")
 

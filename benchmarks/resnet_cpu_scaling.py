@@ -22,7 +22,8 @@ import argparse
 import os
 import tempfile
 
-from tfcourse.resnet import allreduce, bench, model as resnet_model, predict, report, scaling
+from tfcourse.resnet import allreduce, bench, predict, report, scaling
+from tfcourse.resnet import model as resnet_model
 from tfcourse.resnet.results import append_result, read_results
 
 

@@ -36,7 +36,8 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfcourse.datasets import read_data_sets  # noqa: E402
-from tfcourse.resnet import data, devices, model as resnet_model, train  # noqa: E402
+from tfcourse.resnet import data, devices, train  # noqa: E402
+from tfcourse.resnet import model as resnet_model
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of x86 bfloat16 units

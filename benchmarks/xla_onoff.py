@@ -76,14 +76,14 @@ def main():
         rows = []
         for jit in (False, True):
             per_call = tf.function(step, jit_compile=jit)
-            rows.append(best_ms_per_step(lambda: per_call(x, y), 1, args.steps))
+            rows.append(best_ms_per_step(lambda f=per_call, a=x, b=y: f(a, b), 1, args.steps))
         print(f"{batch_size:>6} {'per call':<14} {rows[0]:9.3f} {rows[1]:9.3f} {rows[0] / rows[1]:7.2f}")
         for static, name, steps in ((True, "loop tf.slice", args.steps), (False, "loop [s:s+B]", 5)):
             times = []
             for jit in (False, True):
                 loop = tf.function(make_loop(step, batch_size, args.num_examples, static), jit_compile=jit)
                 n = tf.constant(steps)
-                times.append(best_ms_per_step(lambda: loop(images, labels, n), steps, 1))
+                times.append(best_ms_per_step(lambda f=loop, count=n: f(images, labels, count), steps, 1))
             print(f"{batch_size:>6} {name:<14} {times[0]:9.3f} {times[1]:9.3f} {times[0] / times[1]:7.2f}")
 
 

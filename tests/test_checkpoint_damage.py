@@ -12,9 +12,9 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import REPO
 from fake_splits import small_data_sets
+
 from tfcourse import train
 
 TOTAL = 40

@@ -4,10 +4,10 @@ import os
 
 import numpy as np
 import pytest
-
-from tfcourse import checkpoints, train
-from tfcourse.errors import CourseError
 from fake_splits import small_data_sets
+
+from tfcourse import train
+from tfcourse.errors import CourseError
 
 
 @pytest.fixture(scope="module")

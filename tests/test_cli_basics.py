@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from conftest import REPO
+
 from tfcourse import commands
 from tfcourse.datasets import locate
 

@@ -96,7 +96,7 @@ def test_sigterm_to_one_worker_saves_everywhere_exits_42_and_the_relaunch_ends_o
 
     # As `tfcourse launch --restarts` does: the same command, attempt 1, fresh ports.
     results = _finish(_start_workers(log_dir, scratch, attempt=1))
-    for code, out, err in results:
+    for code, _out, err in results:
         assert code == 0, err[-3000:]
     assert f"Resumed from {ckpt_dir}/ckpt-{saved} at step {saved}" in results[0][1]
     assert _leftovers(scratch) == []

@@ -8,13 +8,12 @@ import sys
 import textwrap
 
 import pytest
+from conftest import REPO
 
 from tfcourse.datasets import download, locate
 from tfcourse.datasets.idx import read_bytes
 from tfcourse.datasets.mnist import load_mnist
 from tfcourse.errors import DataError
-
-from conftest import REPO
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,9 @@
 """environment.yml (conda) and pyproject.toml (pip) must ask for the same packages."""
 
 import re
+
 import tomllib
-
 import yaml
-
 from conftest import REPO
 
 _REQ = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*?)\s*$")

@@ -5,8 +5,6 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
 

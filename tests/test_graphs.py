@@ -8,7 +8,6 @@ import tensorflow as tf
 from tfcourse import graphs
 from tfcourse.errors import CourseError
 
-
 # Module-level: a traced function only holds weak references to the variables it reads.
 WEIGHTS = tf.Variable(tf.ones([3, 2]), name="weights")
 BIASES = tf.Variable(tf.zeros([2]), name="biases")

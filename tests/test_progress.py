@@ -8,6 +8,7 @@ import sys
 import time
 
 from conftest import REPO
+
 from tfcourse import progress
 
 

@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from tfcourse.datasets import read_data_sets
 from tfcourse.errors import CourseError
-from tfcourse.resnet import data, model as resnet_model, train
+from tfcourse.resnet import data, train
+from tfcourse.resnet import model as resnet_model
 from tfcourse.settings import set_seed
 
 

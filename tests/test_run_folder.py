@@ -13,8 +13,8 @@ import sys
 import tempfile
 
 import pytest
-
 from conftest import REPO
+
 from tfcourse import settings
 from tfcourse.errors import CourseError
 

@@ -13,8 +13,8 @@ import sys
 import textwrap
 
 import pytest
-
 from conftest import REPO
+
 from tfcourse.distribute import launch as launcher
 
 # Every Python file that ships or that students run: the package, examples, benchmarks.

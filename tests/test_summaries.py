@@ -2,8 +2,9 @@
 tags, steps, values, the traced graph."""
 
 import pytest
-from tfcourse import events, train
 from fake_splits import small_data_sets
+
+from tfcourse import events, train
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from sockets import listening_addresses
+
 from tfcourse import tensorboard_server
 
 

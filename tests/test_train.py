@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from fake_splits import small_data_sets
 
 from tfcourse import optimizers, train, train_input, xla
 from tfcourse.errors import CourseError
-from fake_splits import small_data_sets
 
 
 @pytest.fixture(scope="module")

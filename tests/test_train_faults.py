@@ -19,10 +19,10 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from fake_splits import small_data_sets
 
 from tfcourse import checkpoints, run_lock, train
 from tfcourse.errors import CourseError
-from fake_splits import small_data_sets
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_STEPS = 400

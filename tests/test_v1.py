@@ -5,9 +5,9 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from fake_splits import small_data_sets
 
 from tfcourse import train, train_input, v1
-from fake_splits import small_data_sets
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,9 @@ def check_data(train_dir=None):
 
 def environment_report(train_dir=None):
     """Returns the report as a list of lines (versions, devices, XLA, data)."""
+    import keras
     import numpy as np
     import tensorflow as tf
-    import keras
 
     from tfcourse import __version__
 

@@ -102,7 +102,8 @@ def _allreduce(args):
 
 
 def _report(args):
-    from tfcourse.resnet import results as results_io, scaling
+    from tfcourse.resnet import results as results_io
+    from tfcourse.resnet import scaling
 
     results = [r for r in results_io.read_results(args.results) if r.get("benchmark") == "resnet_train_synthetic"]
     criteria = {k: v for k, v in (("model", args.model), ("precision", args.precision), ("xla", args.xla))

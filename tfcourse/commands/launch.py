@@ -2,8 +2,14 @@
 
 import argparse
 
-from tfcourse.commands.args import (non_negative_float, non_negative_int, port_list, positive_float,
-                                    positive_int, server_port)
+from tfcourse.commands.args import (
+    non_negative_float,
+    non_negative_int,
+    port_list,
+    positive_float,
+    positive_int,
+    server_port,
+)
 
 HELP = "start N workers with their TF_CONFIG on 127.0.0.1 (or emit a Slurm/Kubernetes job)"
 

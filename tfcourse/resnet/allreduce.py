@@ -65,10 +65,12 @@ def _worker(sizes_mb, iterations, warmup):
         with strategy.scope():
             values = tf.Variable(tf.ones([count]), trainable=False)
 
+        # `values` is this size's variable: the function is traced and timed within this iteration only.
         @tf.function
         def all_reduce():
             def replica_fn():
-                reduced = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tf.identity(values))
+                reduced = tf.distribute.get_replica_context().all_reduce(
+                    tf.distribute.ReduceOp.SUM, tf.identity(values))  # noqa: B023
                 return reduced[0]  # one scalar back to the host, so the timing is the collective
 
             return strategy.experimental_local_results(strategy.run(replica_fn))[0]

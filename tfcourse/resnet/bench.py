@@ -19,7 +19,8 @@ import tensorflow as tf
 
 from tfcourse import xla
 from tfcourse.errors import CourseError
-from tfcourse.resnet import devices, model as resnet_model, train
+from tfcourse.resnet import devices, train
+from tfcourse.resnet import model as resnet_model
 from tfcourse.resnet.results import append_result, read_results  # noqa: F401  (re-exported)
 
 MODELS = ("resnet50", "small")
