@@ -117,3 +117,27 @@ def test_a_cell_time_out_fails_the_rest_of_the_notebook(tmp_path):
     assert run.returncode == 1, run.stdout[-3000:]
     assert "1 failed, 1 error" in run.stdout and "xfail" not in run.stdout, run.stdout[-3000:]
     assert "an earlier cell of sleeps.ipynb timed out" in run.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_name_no_machine(path):
+    """Outputs are read on the web and in every student's copy: no absolute path of the machine
+    that stored them (the checkout, the temp folder, the home folder), only `settings.shown` forms."""
+    import re
+
+    outputs = "\n".join(str(cell.get("outputs", "")) for cell in nbformat.read(path, as_version=4).cells)
+    found = sorted(set(re.findall(r"(?:/work|/root|/home|/tmp|/var/folders|/private)/[\w.\-/]*", outputs)))
+    assert found == [], f"{path.name} stores absolute paths {found[:5]}: print them with settings.shown"
+
+
+def test_shown_writes_checkout_temp_and_home_paths_relative(tmp_path, monkeypatch):
+    from tfcourse import settings
+
+    checkout = str(pathlib.Path(settings.__file__).resolve().parents[1])
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert settings.shown(os.path.join(checkout, "data", "mnist")) == os.path.join("data", "mnist")
+    assert settings.shown(f"runs {tmp_path}/tfcourse-7 (x)") == "runs <tmp>/tfcourse-7 (x)"
+    assert settings.shown(os.path.expanduser("~/notes")) == "~/notes"
+    assert settings.shown("/usr/lib/x") == "/usr/lib/x"

@@ -27,8 +27,12 @@ def check_data(train_dir=None):
     return directory, how, status
 
 
-def environment_report(train_dir=None):
-    """Returns the report as a list of lines (versions, devices, XLA, data)."""
+def environment_report(train_dir=None, relative=False):
+    """Returns the report as a list of lines (versions, devices, XLA, data).
+
+    With `relative`, paths are written as `settings.shown` writes them (notebooks: their stored
+    outputs must not name the machine that ran them); `tfcourse info` keeps them absolute.
+    """
     import keras
     import numpy as np
     import tensorflow as tf
@@ -59,7 +63,7 @@ def environment_report(train_dir=None):
     lines.append(f"data        {directory} ({how})")
     for name, state in status.items():
         lines.append(f"  {name:<26}{state}")
-    return lines
+    return [settings.shown(line) for line in lines] if relative else lines
 
 
 def _xla_available():

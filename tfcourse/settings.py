@@ -107,3 +107,22 @@ def set_seed(seed, deterministic=True):
     tf.random.set_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def shown(text):
+    """`text` with this machine's folders written as a reader can follow them anywhere.
+
+    A path inside the checkout becomes relative to it, the temp folder becomes `<tmp>` and the
+    home folder `~`, so a notebook's stored output names no one's machine (the run folder prints
+    as `<tmp>/tfcourse-<uid>`).
+    """
+    checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    roots = [(os.path.realpath(tempfile.gettempdir()), "<tmp>"), (os.path.abspath(tempfile.gettempdir()), "<tmp>"),
+             (os.path.expanduser("~"), "~")]
+    if os.path.isfile(os.path.join(checkout, "pyproject.toml")):  # a checkout, not site-packages
+        roots.insert(0, (checkout, "."))
+    text = str(text)
+    for root, name in roots:
+        if root not in ("", os.sep):
+            text = text.replace(root + os.sep, name + os.sep if name != "." else "").replace(root, name)
+    return text
