@@ -210,11 +210,11 @@ def test_answered_notebook_puts_each_answer_in_its_tagged_cell():
 
 
 def _solved_course():
-    """One notebook holding every notebook's solved exercise section, after notebook 08's first cell.
+    """One notebook holding every notebook's solved exercise section, after notebook 09's first cell.
 
     One kernel for all sections, not one each: a kernel start and TensorFlow's import cost several
     seconds apiece, nine times over in CI. Each section is self-contained (its setup cell imports
-    its own module as `ex`), and 08's first cell is the environment report plus the 2 logical CPUs
+    its own module as `ex`), and 09's first cell is the environment report plus the 2 logical CPUs
     its exercises need, made before TensorFlow's first op as in the notebook."""
     course = None
     for module_name, module in zip(MODULE_NAMES, MODULES):
@@ -225,7 +225,7 @@ def _solved_course():
             course = solved
             course.cells = []
         course.cells += exercise_cells
-    first = cells.exercise_section(nbformat.read(notebook_path("nb08"), as_version=4))
+    first = cells.exercise_section(nbformat.read(notebook_path("nb09"), as_version=4))
     first_code = next(c for c in first.cells if c.cell_type == "code")
     assert "environment_report" in first_code.source and "use_logical_cpus(2)" in first_code.source
     course.cells.insert(0, first_code)
@@ -242,7 +242,7 @@ def test_every_solved_exercise_section_runs_in_a_kernel_and_every_check_passes(t
     results = cells.check_results(solved)
     assert {key: record["status"] for key, record in results.items()} == \
         {exercise.id: "passed" for exercise in EXERCISES}, results
-    # What a module's checks must say in a real kernel (nb08: its replicas ran on 2 logical CPUs).
+    # What a module's checks must say in a real kernel (nb09: its replicas ran on 2 logical CPUs).
     for module in MODULES:
         for exercise_id, text in getattr(module, "SOLVED_SECTION_SAYS", {}).items():
             assert text in results[exercise_id]["message"], results[exercise_id]
@@ -258,12 +258,12 @@ def test_answer_names_do_not_shadow_library_names():
     assert clashes == [], f"rename these answers: {clashes}"
 
 
-def test_nb07_fusion_count_agrees_with_the_lesson_library():
+def test_nb08_fusion_count_agrees_with_the_lesson_library():
     # The student's count (lines with ` fusion(`) and the notebook's `xla.fusions` must agree,
     # or the exercise and the lesson would tell two stories.
     from tfcourse import xla
 
-    module = MODULES[MODULE_NAMES.index("nb07")]
+    module = MODULES[MODULE_NAMES.index("nb08")]
     for case in module.q1.cases():
         function, *args = case.input
         assert module.q1.reference()(function, *args) == len(xla.fusions(xla.compiler_ir(function, *args))), case.label
@@ -298,7 +298,7 @@ def write_weight_histograms(log_dir, model, step):
             tf.summary.histogram("weights/" + variable.name[:-2], variable, step=step, buckets=5)
     writer.flush()
 """,
-    "nb07.q1": """\
+    "nb08.q1": """\
 import re
 
 
@@ -306,7 +306,7 @@ def count_fusions(function, *args):
     ir = tf.function(function, jit_compile=True).experimental_get_compiler_ir(*args)
     return len(re.findall(r"= \\S+ fusion\\(", ir(stage="optimized_hlo")))
 """,
-    "nb07.q2": """\
+    "nb08.q2": """\
 @tf.function(jit_compile=True, reduce_retracing=True)
 def hidden_layer(images, weights, biases):
     batch = tf.shape(images)[0]
@@ -323,10 +323,10 @@ def test_other_right_answers_pass(exercise_id):
     assert result.status == "passed", result.message
 
 
-def test_nb07_a_batch_size_read_in_python_is_named_even_when_every_call_fails():
+def test_nb08_a_batch_size_read_in_python_is_named_even_when_every_call_fails():
     # With an input_signature of batch None, `images.shape[0]` fails on every call, not only
     # in the check's own trace: still the same mistake.
-    exercise = MODULES[MODULE_NAMES.index("nb07")].q2
+    exercise = MODULES[MODULE_NAMES.index("nb08")].q2
     answer = core.run_source(textwrap.dedent("""\
         @tf.function(jit_compile=True, input_signature=[tf.TensorSpec([None, 28, 28]), tf.TensorSpec([784, None]),
                                                         tf.TensorSpec([None])])
@@ -337,14 +337,14 @@ def test_nb07_a_batch_size_read_in_python_is_named_even_when_every_call_fails():
     assert (result.status, result.mistake) == ("mistake", "static_batch_size"), result.message
 
 
-def test_nb08_step_reference_is_one_sgd_step_of_the_whole_batch_on_one_device():
+def test_nb09_step_reference_is_one_sgd_step_of_the_whole_batch_on_one_device():
     # The prompt promises the 2-replica step equals one device's; check the reference keeps it.
     import numpy as np
     import tensorflow as tf
 
     from tfcourse import mnist
 
-    module = MODULES[MODULE_NAMES.index("nb08")]
+    module = MODULES[MODULE_NAMES.index("nb09")]
     for case, expected in zip(module.q1.cases(), module.q1._expected()):
         model = mnist.MLP(16, 8, seed=case.input["seed"])
         before = model.get_weights()
@@ -359,7 +359,7 @@ def test_nb08_step_reference_is_one_sgd_step_of_the_whole_batch_on_one_device():
             np.testing.assert_allclose(moved, after[name] - before[name], rtol=1e-4, atol=1e-7, err_msg=case.label)
 
 
-def test_nb09_block_written_another_way_passes():
+def test_nb10_block_written_another_way_passes():
     # Judged by what it computes: other layer order, Activation/add, biases, BN settings are all right.
     other = textwrap.dedent('''\
         import keras
@@ -375,7 +375,7 @@ def test_nb09_block_written_another_way_passes():
             shortcut = x if fits else unit(x, 4 * filters, 1, strides, relu=False)
             return keras.layers.Activation("relu")(keras.layers.add([main, shortcut]))
         ''')
-    module = MODULES[MODULE_NAMES.index("nb09")]
+    module = MODULES[MODULE_NAMES.index("nb10")]
     result = module.q1.evaluate(core.run_source(other, "my_bottleneck", "<another block>"))
     assert result.status == "passed", result.message
 

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from tfcourse import source
 from tfcourse.exercises import feedback
 from tfcourse.exercises.answers import (  # noqa: F401 - AnswerError, compare_values and PRELUDE are the authors' API
     PRELUDE,
@@ -220,7 +221,7 @@ class Exercise:
         except Exception as bug:  # the checker itself failed: say so in one line, never a traceback
             result = Result(self.id, "error", f"the checker could not run ({first_line(bug)}); "
                             "please report this to your teacher")
-        feedback.display_message(feedback.message_bundle(result.status, None, result.message, result.record()))
+        source.display_bundle(feedback.message_bundle(result.status, None, result.message, result.record()))
 
     def hint(self, level=None):
         """Shows hint `level` (1-based), by default the next one (a second call gives a stronger hint)."""
@@ -232,14 +233,14 @@ class Exercise:
             raise ValueError(f"hint level must be 1..{len(self.hints)}, got {level!r}")
         self._hints_shown = max(self._hints_shown, level)
         more = " (call `hint()` again for a stronger one)" if level < len(self.hints) else ""
-        feedback.display_message(feedback.message_bundle(
+        source.display_bundle(feedback.message_bundle(
             "hint", f"Hint {level} of {len(self.hints)}", self.hints[level - 1] + more,
             {"exercise": self.id, "event": "hint", "level": level}))
 
     def solution(self):
         """Shows the reference solution, syntax highlighted."""
-        code_html, code_text = feedback.highlighted(self.solution_source)
-        feedback.display_message(feedback.message_bundle(
+        code_html, code_text = source.highlighted(self.solution_source)
+        source.display_bundle(feedback.message_bundle(
             "solution", f"Solution to {self.question}", "", {"exercise": self.id, "event": "solution"},
             code_html=code_html, code_text=code_text))
 

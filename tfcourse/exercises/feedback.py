@@ -45,26 +45,3 @@ def message_bundle(kind, title, message, record, code_html=None, code_text=None)
     if code_text:
         text += "\n" + code_text.rstrip("\n")
     return {"text/plain": text, "text/html": html_view, RECORD_MIME_TYPE: {"format": RECORD_FORMAT, **record}}
-
-
-def highlighted(source):
-    """(html, text) of Python `source`, syntax highlighted with inline styles by pygments."""
-    import pygments
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import PythonLexer
-
-    code_html = pygments.highlight(source, PythonLexer(), HtmlFormatter(noclasses=True, style="default"))
-    return code_html, source
-
-
-def display_message(bundle):
-    """Displays `bundle` in IPython (all views), else prints its plain text."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(bundle, raw=True)
-    else:
-        print(bundle["text/plain"])

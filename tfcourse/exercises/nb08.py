@@ -1,18 +1,16 @@
-"""Exercises of notebook 08 (distributed): a step under `strategy.run`, a worker's TF_CONFIG,
-the global batch, and a prediction of staleness in asynchronous training.
+"""Exercises of notebook 08 (XLA): counting fusions, a compiled layer for every batch size,
+the talk's example on this CPU, and whether XLA is faster here.
 
     from tfcourse.exercises import nb08 as ex
 
-The step is checked under a MirroredStrategy with 2 replicas on "/cpu:0" and "/cpu:1". The
-notebook's first cell splits the CPU into those 2 logical devices before TensorFlow starts (the
-exercise section runs after it). In a process that started TensorFlow with one CPU device (a
-test run, a kernel restarted without that cell) soft placement puts both replicas on /cpu:0:
-still 2 replicas, each with its own copy of the variables and its part of the batch, so the
-arithmetic the check compares is the same.
+The checks compile with XLA when they run (`experimental_get_compiler_ir`) and measure when a
+prediction is about speed: no count or timing is written down here.
 """
 
-import json
-import os
+import collections
+import functools
+import linecache
+import re
 
 import numpy as np
 
@@ -25,465 +23,386 @@ from tfcourse.exercises.core import (
     compare_values,
 )
 
-REPLICA_DEVICES = ("/cpu:0", "/cpu:1")
-_STRATEGY = []  # one strategy per process, built by the first check that needs it
+# ---------------------------------------------------------------- q1: count the fusions
 
-
-def _strategy():
-    """The 2-replica MirroredStrategy every check of this notebook uses."""
-    import tensorflow as tf
-
-    if not _STRATEGY:
-        # No NCCL on CPUs: reducing through one device works on any machine (as cluster.make_strategy does).
-        _STRATEGY.append(tf.distribute.MirroredStrategy(
-            list(REPLICA_DEVICES), cross_device_ops=tf.distribute.ReductionToOneDevice()))
-    return _STRATEGY[0]
-
-
-def _replica_devices():
-    """The devices the 2 replicas really run on ("/cpu:0" twice without logical CPUs)."""
-    import tensorflow as tf
-
-    have = {device.name.split("device:")[-1].lower() for device in tf.config.list_logical_devices("CPU")}
-    return [d if d.lstrip("/") in have else REPLICA_DEVICES[0] for d in REPLICA_DEVICES]
-
-
-# ---------------------------------------------------------------- q1: a step under strategy.run
-
-STEP_SOLUTION = '''\
-def distributed_step(strategy, model, optimizer, images, labels, global_batch_size):
-    """One synchronous step on every replica; returns the loss of the global batch (float32 scalar).
-
-    images, labels: distributed values (one [per-replica batch, 784] / [per-replica batch] part per replica).
-    """
-    def replica_step(images, labels):
-        with tf.GradientTape() as tape:
-            logits = model(images)
-            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            # Divide by the GLOBAL batch: the replicas' gradients are summed.
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
-
-    per_replica_loss = strategy.run(replica_step, args=(images, labels))
-    return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)
-'''
-
-LEARNING_RATE = 0.5
-
-
-def _step_cases():
-    rng = np.random.default_rng(8)
-
-    def case(label, labels, seed):
-        images = rng.uniform(size=[len(labels), 784]).astype(np.float32)
-        return Case(label, {"images": images, "labels": np.asarray(labels, np.int32), "seed": seed})
-
-    return [case("a global batch of 6 (3 per replica, labels 0..9)", [0, 9, 4, 9, 0, 3], seed=1),
-            case("a last partial batch of 5 (split 3 + 2)", [9, 1, 2, 0, 5], seed=2),
-            case("a global batch of 1 (one replica gets nothing)", [9], seed=3)]
-
-
-def _run_step(function, case_input):
-    """A fresh small MLP and SGD optimizer under the 2-replica strategy, one step -> {loss, moved}."""
-    import tensorflow as tf
-
-    from tfcourse import mnist
-
-    strategy = _strategy()
-    with strategy.scope():
-        model = mnist.MLP(16, 8, seed=case_input["seed"])
-        optimizer = tf.keras.optimizers.SGD(LEARNING_RATE)
-    images, labels = case_input["images"], case_input["labels"]
-    # Split as a distributed dataset splits a batch (5 -> 3 + 2, 1 -> 1 + 0), without its slow iterator.
-    parts = np.array_split(np.arange(len(images)), strategy.num_replicas_in_sync)
-    distributed_images, distributed_labels = (
-        strategy.experimental_distribute_values_from_function(
-            lambda context, array=array: tf.constant(array[parts[context.replica_id_in_sync_group]]))
-        for array in (images, labels))
-    before = model.get_weights()
-    loss = function(strategy, model, optimizer, distributed_images, distributed_labels, len(images))
-    if loss is Ellipsis:  # `return ...` of the skeleton: not attempted yet
-        return Ellipsis
-    if type(loss).__name__ == "PerReplica":
-        return {"loss": loss, "moved": None}
-    after = model.get_weights()
-    return {"loss": loss, "moved": {name: after[name] - before[name] for name in before}}
-
-
-def _compare_steps(expected, got):
-    if got["moved"] is None:
-        raise AnswerError("`distributed_step` returned one loss per replica (a PerReplica value): return one "
-                          "number, `strategy.reduce(...)` of them")
-    try:
-        difference = compare_values(expected["loss"], got["loss"], rtol=1e-4)
-    except AnswerError as wrong:
-        raise AnswerError(f"`distributed_step` must return the loss of the global batch: {wrong}") from None
-    if difference:
-        return f"the returned loss: {difference}"
-    for name, moved in expected["moved"].items():
-        if not np.allclose(got["moved"][name], moved, rtol=1e-3, atol=1e-6):
-            return f"the update of {name} differs from one SGD step on the whole batch"
-    return None
-
-
-def _update_ratio(outcomes, expected):
-    """got update / reference update of the softmax biases, per case (None if unusable)."""
-    ratios = []
-    for outcome, reference in zip(outcomes, expected):
-        if outcome.error is not None or outcome.value["moved"] is None:
-            return None
-        got = outcome.value["moved"]["softmax_linear/biases"].astype(np.float64)
-        want = reference.value["moved"]["softmax_linear/biases"].astype(np.float64)
-        ratios.append(float(np.dot(got, want) / np.dot(want, want)))
-    return ratios
-
-
-def _updates_scaled_by_replicas(outcomes):
-    """The evenly split batch moved the weights 2x (the number of replicas) as far as it should."""
-    ratios = _update_ratio(outcomes, q1._expected())
-    return ratios is not None and np.isclose(ratios[0], len(REPLICA_DEVICES), rtol=1e-3)
-
-
-def _not_under_strategy_run(outcomes):
-    return all(o.error is not None and "PerReplica" in str(o.error) for o in outcomes)
-
-
-def _returned_per_replica(outcomes):
-    return all(o.error is None and o.value["moved"] is None for o in outcomes)
-
-
-q1 = FunctionExercise(
-    "nb08.q1", "distributed_step", "one step under strategy.run",
-    prompt=(
-        "Write `distributed_step(strategy, model, optimizer, images, labels, global_batch_size)`, the trainer's "
-        "synchronous step on a `MirroredStrategy` with 2 replicas. Inside a `replica_step(images, labels)` "
-        "function: the per-example losses "
-        "(`tf.nn.sparse_softmax_cross_entropy_with_logits`), averaged over the **global** batch with "
-        "`tf.nn.compute_average_loss(..., global_batch_size=...)` under a `tf.GradientTape`, then "
-        "`optimizer.apply_gradients` (it sums the replicas' gradients). Run it on every replica with "
-        "`strategy.run`, and return the loss of the whole batch, `strategy.reduce` of the replicas' losses. "
-        "`images` and `labels` are already distributed (one part per replica); the check compares the loss and "
-        "the update with one SGD step on one device."),
-    skeleton='''\
-def distributed_step(strategy, model, optimizer, images, labels, global_batch_size):
-    """One synchronous step on every replica; returns the loss of the global batch (float32 scalar)."""
-    def replica_step(images, labels):
-        ...
-
-    return ...
-''',
-    solution=STEP_SOLUTION,
-    hints=[
-        "Two levels: `replica_step` is what one replica does with its part of the batch; `strategy.run` "
-        "calls it on every replica and gives back one value per replica.",
-        "Each replica divides the sum of its losses by the global batch "
-        "(`tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)`): summed over the "
-        "replicas, that is the mean over the whole batch, and so are the summed gradients.",
-        "`per_replica_loss = strategy.run(replica_step, args=(images, labels))`, then "
-        "`strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)`: SUM, since each part was "
-        "already divided by the global batch.",
-    ],
-    mistakes=[
-        Mistake("step_without_strategy_run",
-                "your step got the distributed batch as it is (a `PerReplica` value, one part per replica): call "
-                "`strategy.run(replica_step, args=(images, labels))`, which hands each replica its own part.",
-                STEP_SOLUTION.replace("strategy.run(replica_step, args=(images, labels))",
-                                      "replica_step(images, labels)"),
-                detect=_not_under_strategy_run),
-        Mistake("loss_not_reduced",
-                "you returned one loss per replica: combine them into the loss of the batch with "
-                "`strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)`.",
-                STEP_SOLUTION.replace("return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)",
-                                      "return per_replica_loss"),
-                detect=_returned_per_replica),
-        Mistake("averaged_by_per_replica_batch",
-                "the weights moved 2x too far: each replica averaged over its own part of the batch, and the "
-                "replicas' gradients are then summed, so the loss is scaled twice. Divide by the global batch: "
-                "`tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)`.",
-                STEP_SOLUTION.replace(
-                    "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)",
-                    "tf.reduce_mean(per_example)"),
-                detect=_updates_scaled_by_replicas),
-        Mistake("reduce_mean_of_replica_losses",
-                "the update is right but the loss is half what it should be: each replica's loss is already its "
-                "share of the global mean, so add them up with `ReduceOp.SUM`; `MEAN` divides by the replicas "
-                "once more.",
-                STEP_SOLUTION.replace("tf.distribute.ReduceOp.SUM", "tf.distribute.ReduceOp.MEAN")),
-        Mistake("global_batch_size_left_out",
-                "right on evenly split batches, wrong on the last partial one: without `global_batch_size`, "
-                "`compute_average_loss` assumes every replica got as many examples as this one (5 split 3 + 2 "
-                "counts as 6 and 4). Pass `global_batch_size=global_batch_size`.",
-                STEP_SOLUTION.replace(
-                    "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)",
-                    "tf.nn.compute_average_loss(per_example)")),
-    ],
-    cases=_step_cases, run=_run_step, compare=_compare_steps,
-)
-
-# ---------------------------------------------------------------- q2: a worker's TF_CONFIG
-
-CONFIG_SOLUTION = '''\
-def worker_tf_config(host, ports, index):
-    """The TF_CONFIG dict of worker `index` in a cluster of len(ports) workers on `host`."""
-    return {"cluster": {"worker": [f"{host}:{port}" for port in ports]},
-            "task": {"type": "worker", "index": index}}
+FUSIONS_SOLUTION = '''\
+def count_fusions(function, *args):
+    """Compiles `function` with XLA for `args` and returns how many fusions (generated kernels)
+    the optimised HLO holds: an int."""
+    compiled = tf.function(function, jit_compile=True)
+    hlo = compiled.experimental_get_compiler_ir(*args)(stage="optimized_hlo")
+    # An instruction line reads `%name = f32[100,16]{1,0} fusion(%a, %b), kind=kLoop, calls=...`.
+    return sum(1 for line in hlo.splitlines() if " fusion(" in line)
 '''
 
 
-def _config_cases():
-    return [Case("worker 0 of 2 on 127.0.0.1, ports 2222 and 2223", ("127.0.0.1", [2222, 2223], 0)),
-            Case("worker 1 of 2 (the last one)", ("127.0.0.1", [2222, 2223], 1)),
-            Case("worker 2 of 3 on localhost, ports 41000-41002", ("localhost", [41000, 41001, 41002], 2))]
-
-
-def _resolve(function, case_input):
-    """What TensorFlow reads from the answer: TF_CONFIG (dict, or its JSON text) through
-    TFConfigClusterResolver -> {cluster, task_type, task_id, config}."""
+def _fusion_cases():
     import tensorflow as tf
 
-    config = function(*case_input)
-    if isinstance(config, str):
-        try:
-            config = json.loads(config)
-        except json.JSONDecodeError:
-            raise AnswerError("expected a dict (or its JSON text), got a str that is not JSON: return the dict "
-                              "itself") from None
-    if not isinstance(config, dict):
-        raise AnswerError(f"expected a dict like `{{\"cluster\": ..., \"task\": ...}}`, got {type(config).__name__}")
-    try:
-        text = json.dumps(config)
-    except TypeError as error:
-        raise AnswerError(f"TF_CONFIG must be JSON: {error}") from None
-    saved = os.environ.get("TF_CONFIG")
-    os.environ["TF_CONFIG"] = text
-    try:
-        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
-        cluster = resolver.cluster_spec().as_dict()
-        task = (resolver.task_type, resolver.task_id)
-    finally:
-        if saved is None:
-            del os.environ["TF_CONFIG"]
-        else:
-            os.environ["TF_CONFIG"] = saved
-    return {"cluster": cluster, "task": task, "config": config}
+    rng = np.random.default_rng(7)
+
+    def normal(*shape):
+        return rng.normal(size=shape).astype(np.float32)
+
+    def dense_relu(x, w, b):
+        return tf.nn.relu(tf.matmul(x, w) + b)
+
+    def matmul(x, w):
+        return tf.matmul(x, w)
+
+    def softmax(logits):
+        return tf.nn.softmax(logits)
+
+    def two_layers(x, w1, w2):
+        return tf.nn.relu(tf.matmul(tf.nn.relu(tf.matmul(x, w1)), w2))
+
+    return [
+        Case("relu(x @ w + b), x [100, 784]", (dense_relu, normal(100, 784), normal(784, 16), np.zeros(16, np.float32))),
+        Case("a matmul alone (nothing to fuse)", (matmul, normal(4, 8), normal(8, 3))),
+        Case("softmax of [8, 10] logits", (softmax, normal(8, 10))),
+        Case("two ReLU layers", (two_layers, normal(32, 784), normal(784, 16), normal(16, 10))),
+    ]
 
 
-def _compare_configs(expected, got):
-    if got["cluster"] != expected["cluster"]:
-        return f"TensorFlow reads the cluster {got['cluster']}, expected {expected['cluster']}"
-    if got["task"] != expected["task"]:
-        return f"TensorFlow reads this task as {got['task'][0]} {got['task'][1]}, expected {expected['task'][0]} " \
-               f"{expected['task'][1]}"
-    return None
+def _run_count(function, case_input):
+    fn, *args = case_input
+    count = function(fn, *args)
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+        raise AnswerError(f"expected the number of fusions (an int), got {type(count).__name__}")
+    return int(count)
 
 
-def _all_resolved(predicate):
+def _count_difference(expected, got):
+    return None if expected == got else f"expected {expected} fusion(s), got {got}"
+
+
+def _every_case_raised(error_type, pattern):
     def detect(outcomes):
-        cases = q2.cases()
-        return all(o.error is None for o in outcomes) and all(
-            predicate(o.value, case.input) for o, case in zip(outcomes, cases))
+        return all(isinstance(o.error, error_type) and re.search(pattern, str(o.error)) for o in outcomes)
     return detect
 
 
-def _workers(value):
-    return value["cluster"].get("worker", [])
+q1 = FunctionExercise(
+    "nb08.q1", "count_fusions", "compile with XLA and count the fusions",
+    prompt=(
+        "Write `count_fusions(function, *args)`: compile `function` with XLA, "
+        "`tf.function(function, jit_compile=True)`, get the HLO program the compiler produced for `args` with "
+        "`compiled.experimental_get_compiler_ir(*args)(stage=...)`, and return how many **fusions** it holds: "
+        "each `fusion` instruction of the *optimised* HLO is one generated kernel. The check calls it on the "
+        "talk's `relu(x @ w + b)`, a lone matmul, a softmax and two layers."),
+    skeleton='''\
+def count_fusions(function, *args):
+    """Compiles `function` with XLA for `args` and returns how many fusions (generated kernels)
+    the optimised HLO holds: an int."""
+    ...
+''',
+    solution=FUSIONS_SOLUTION,
+    hints=[
+        "`experimental_get_compiler_ir(*args)` returns a function; call it with `stage=\"optimized_hlo\"` to get "
+        "the HLO text after XLA's passes (the fusion pass among them).",
+        "Print the text once for `relu(x @ w + b)`: a fusion is an instruction line like "
+        "`%broadcast_maximum_fusion = f32[...] fusion(...), kind=kLoop, calls=%fused_computation`.",
+        "Count the lines containing ` fusion(` (the opcode, followed by its operands); the word \"fusion\" "
+        "also appears in instruction names, so counting the bare word counts too much.",
+    ],
+    mistakes=[
+        Mistake("not_a_tf_function",
+                "a plain Python function has no `experimental_get_compiler_ir`: wrap it first, "
+                "`compiled = tf.function(function, jit_compile=True)`, and ask `compiled` for its HLO.",
+                FUSIONS_SOLUTION.replace("hlo = compiled.experimental_get_compiler_ir",
+                                         "hlo = function.experimental_get_compiler_ir"),
+                detect=_every_case_raised(AttributeError, "experimental_get_compiler_ir")),
+        Mistake("jit_compile_not_set",
+                "your `tf.function` is not compiled with XLA, so there is no HLO to read: pass "
+                "`jit_compile=True`, `tf.function(function, jit_compile=True)`.",
+                FUSIONS_SOLUTION.replace("tf.function(function, jit_compile=True)", "tf.function(function)"),
+                detect=_every_case_raised(ValueError, "jit_compile")),
+        Mistake("unoptimised_hlo",
+                "you counted in the HLO *before* XLA's passes (`stage=\"hlo\"`, also the default when no stage is "
+                "given): fusion has not happened there yet. Ask for `stage=\"optimized_hlo\"`.",
+                FUSIONS_SOLUTION.replace('(stage="optimized_hlo")', '(stage="hlo")')),
+        Mistake("counted_the_word_fusion",
+                "you counted every occurrence of the word \"fusion\", but fusion *names* contain it too "
+                "(`%broadcast_maximum_fusion = ... fusion(...)`): count the instructions whose opcode is "
+                "`fusion`, e.g. the lines containing ` fusion(`.",
+                FUSIONS_SOLUTION.replace('return sum(1 for line in hlo.splitlines() if " fusion(" in line)',
+                                         'return hlo.count("fusion")')),
+    ],
+    cases=_fusion_cases, run=_run_count, compare=_count_difference,
+)
+
+# ---------------------------------------------------------------- q2: a compiled layer for every batch size
+
+LAYER_SOLUTION = '''\
+@tf.function(jit_compile=True)
+def hidden_layer(images, weights, biases):
+    """The talk's layer, compiled with XLA: images float32 [batch, 28, 28], weights [784, units],
+    biases [units] -> relu(images as [batch, 784] @ weights + biases), float32 [batch, units].
+    Works for any batch size, known or not when traced."""
+    flat = tf.reshape(images, [-1, 784])  # -1: the batch size, whatever it is when this runs
+    return tf.nn.relu(tf.matmul(flat, weights) + biases)
+'''
+
+UNITS = 16
+
+
+def _layer_cases():
+    rng = np.random.default_rng(11)
+    weights = (0.05 * rng.normal(size=[784, UNITS])).astype(np.float32)
+    biases = (0.1 * rng.normal(size=[UNITS])).astype(np.float32)
+
+    def case(label, batch):
+        return Case(label, (rng.uniform(size=[batch, 28, 28]).astype(np.float32), weights, biases))
+
+    return [case("a batch of 1", 1), case("a batch of 5", 5), case("a batch of 100", 100)]
+
+
+def _run_layer(function, case_input):
+    """Runs the answer -> {"output": array, "tf_function", "jit": bools, "any_batch": None or why a
+    trace for an unknown batch size failed}."""
+    import tensorflow as tf
+
+    images, weights, biases = (tf.constant(a) for a in case_input)
+    output = function(images, weights, biases)
+    if not isinstance(output, (tf.Tensor, np.ndarray)):
+        raise AnswerError(f"expected a float32 tensor [batch, {UNITS}] from `hidden_layer`, got {type(output).__name__}")
+    result = {"output": np.asarray(output), "tf_function": hasattr(function, "experimental_get_compiler_ir"),
+              "jit": False, "any_batch": None}
+    if result["tf_function"]:
+        try:
+            function.experimental_get_compiler_ir(images, weights, biases)(stage="hlo")
+            result["jit"] = True
+        except ValueError as error:
+            if "jit_compile" not in str(error):
+                raise
+        try:
+            # One trace for every batch size: the batch dimension unknown (None) while tracing.
+            function.get_concrete_function(tf.TensorSpec([None, 28, 28], tf.float32),
+                                           tf.TensorSpec(weights.shape, tf.float32),
+                                           tf.TensorSpec(biases.shape, tf.float32))
+        except (TypeError, ValueError) as error:
+            result["any_batch"] = f"{type(error).__name__}: {str(error).strip().splitlines()[-1][:200]}"
+    return result
+
+
+def _compare_layers(expected, got):
+    difference = compare_values(expected["output"], got["output"], rtol=1e-4, atol=1e-5)
+    if difference:
+        return difference
+    if not got["tf_function"]:
+        return "`hidden_layer` is a plain Python function: decorate it with `@tf.function(jit_compile=True)`"
+    if not got["jit"]:
+        return "`hidden_layer` is not compiled with XLA: `@tf.function(jit_compile=True)`"
+    if got["any_batch"]:
+        return f"`hidden_layer` cannot be traced for an unknown batch size ({got['any_batch']})"
+    return None
+
+
+def _right_outputs_but(predicate):
+    def detect(outcomes):
+        return all(o.error is None for o in outcomes) and all(
+            compare_values(e.value["output"], o.value["output"], rtol=1e-4, atol=1e-5) is None and predicate(o.value)
+            for o, e in zip(outcomes, q2._expected()))
+    return detect
 
 
 q2 = FunctionExercise(
-    "nb08.q2", "worker_tf_config", "a worker's TF_CONFIG",
+    "nb08.q2", "hidden_layer", "a compiled layer for every batch size",
     prompt=(
-        "`tfcourse launch -np 2` gives every worker process a `TF_CONFIG`: the addresses of the whole cluster "
-        "and which task this process is. Write `worker_tf_config(host, ports, index)` returning that dict for "
-        "worker `index` of a cluster of `len(ports)` workers, all on `host`, worker i listening on `ports[i]`: "
-        "`{\"cluster\": {\"worker\": [\"host:port\", ...]}, \"task\": {\"type\": \"worker\", \"index\": ...}}`. "
-        "The check sets it as `TF_CONFIG` and asks TensorFlow's `TFConfigClusterResolver` what it reads."),
+        "Write `hidden_layer(images, weights, biases)`, the talk's fusion example as a layer compiled with XLA: "
+        "decorate it with `@tf.function(jit_compile=True)`, flatten `images` (float32 `[batch, 28, 28]`) to "
+        "`[batch, 784]`, and return `relu(flat @ weights + biases)`. It must not depend on the batch size in "
+        "Python: one trace should serve batches of any size (the check traces it with the batch size unknown, "
+        "then runs batches of 1, 5 and 100)."),
     skeleton='''\
-def worker_tf_config(host, ports, index):
-    """The TF_CONFIG dict of worker `index` in a cluster of len(ports) workers on `host`."""
+@tf.function(jit_compile=True)
+def hidden_layer(images, weights, biases):
+    """The talk's layer, compiled with XLA: images float32 [batch, 28, 28], weights [784, units],
+    biases [units] -> relu(images as [batch, 784] @ weights + biases), float32 [batch, units].
+    Works for any batch size, known or not when traced."""
     ...
 ''',
-    solution=CONFIG_SOLUTION,
+    solution=LAYER_SOLUTION,
     hints=[
-        "Two keys: `\"cluster\"` (every task's address, the same dict in every process) and `\"task\"` (who this "
-        "process is, different in each).",
-        "The cluster is `{\"worker\": [f\"{host}:{port}\" for port in ports]}`: one address per worker, each with "
-        "its own port.",
-        "The task is `{\"type\": \"worker\", \"index\": index}`: the index counts from 0 and picks this process's "
-        "address in the worker list.",
+        "Three ops: `tf.reshape`, `tf.matmul` plus the biases, `tf.nn.relu`; XLA fuses the add and the ReLU.",
+        "`images.shape[0]` is a Python number fixed when the function is traced: a new batch size means a new "
+        "trace and a new compilation, and with the batch size unknown it is `None`.",
+        "Let TensorFlow work out the batch size when the function runs: `tf.reshape(images, [-1, 784])` "
+        "(or `tf.shape(images)[0]`, a tensor).",
     ],
     mistakes=[
-        Mistake("missing_cluster_key",
-                "TensorFlow finds no cluster: the worker list must sit under the `\"cluster\"` key, "
-                "`{\"cluster\": {\"worker\": [...]}, \"task\": {...}}`.",
-                CONFIG_SOLUTION.replace(
-                    'return {"cluster": {"worker": [f"{host}:{port}" for port in ports]},\n'
-                    '            "task"',
-                    'return {"worker": [f"{host}:{port}" for port in ports],\n            "task"'),
-                detect=_all_resolved(lambda value, case: not value["cluster"])),
-        Mistake("ports_shared",
-                "several workers share one address: each task needs its own port, so list "
-                "`f\"{host}:{port}\"` for every port in `ports`.",
-                CONFIG_SOLUTION.replace('[f"{host}:{port}" for port in ports]',
-                                        '[f"{host}:{ports[0]}" for port in ports]'),
-                detect=_all_resolved(lambda value, case: len(set(_workers(value))) < len(_workers(value)))),
-        Mistake("only_this_worker_listed",
-                "your cluster lists only this worker: every process must get the addresses of all workers "
-                "(the same `\"cluster\"` everywhere), only `\"task\"` differs.",
-                CONFIG_SOLUTION.replace('[f"{host}:{port}" for port in ports]', '[f"{host}:{ports[index]}"]'),
-                detect=_all_resolved(lambda value, case: len(_workers(value)) == 1 < len(case[1]))),
-        Mistake("wrong_task_type",
-                "this process's task type is wrong: these processes are all `\"worker\"` tasks (worker 0 acts "
-                "as the chief), so use `\"type\": \"worker\"`.",
-                CONFIG_SOLUTION.replace('"type": "worker"', '"type": "chief" if index == 0 else "worker"'),
-                detect=lambda outcomes: all(o.error is None for o in outcomes)
-                and any(o.value["task"][0] != "worker" for o in outcomes)),
-        Mistake("task_index_from_one",
-                "the task index counts from 0: worker `index` is `ports[index]`, so use `\"index\": index` "
-                "(not index + 1).",
-                CONFIG_SOLUTION.replace('"index": index', '"index": index + 1')),
-        Mistake("same_task_index_everywhere",
-                "every worker gets the same task index, so they would all claim one address: use "
-                "`\"index\": index`, different in each process.",
-                CONFIG_SOLUTION.replace('"index": index', '"index": 0'),
-                detect=lambda outcomes: all(o.error is None for o in outcomes)
-                and len({o.value["task"][1] for o in outcomes}) == 1),
+        Mistake("not_a_tf_function",
+                "the numbers are right, but this is plain Python, run op by op and never compiled: decorate it "
+                "with `@tf.function(jit_compile=True)`.",
+                LAYER_SOLUTION.replace("@tf.function(jit_compile=True)\n", ""),
+                detect=_right_outputs_but(lambda got: not got["tf_function"])),
+        Mistake("jit_compile_not_set",
+                "the numbers are right, but `@tf.function` alone builds a graph without XLA: add "
+                "`jit_compile=True`, `@tf.function(jit_compile=True)`.",
+                LAYER_SOLUTION.replace("@tf.function(jit_compile=True)", "@tf.function"),
+                detect=_right_outputs_but(lambda got: got["tf_function"] and not got["jit"])),
+        Mistake("static_batch_size",
+                "your layer reads the batch size in Python (`images.shape[0]` or `len(images)`): a Python "
+                "number fixed at trace time, so every new batch size retraces and recompiles, and with the "
+                "batch size unknown it is `None` and fails. Use `tf.reshape(images, [-1, 784])`.",
+                LAYER_SOLUTION.replace("tf.reshape(images, [-1, 784])", "tf.reshape(images, [images.shape[0], 784])"),
+                detect=lambda outcomes: _right_outputs_but(
+                    lambda got: got["tf_function"] and got["jit"] and got["any_batch"])(outcomes)
+                or _every_case_raised((TypeError, ValueError), r"None")(outcomes)),
+        Mistake("forgot_relu",
+                "your layer gives negative numbers: the ReLU is missing. Return "
+                "`tf.nn.relu(tf.matmul(flat, weights) + biases)`.",
+                LAYER_SOLUTION.replace("return tf.nn.relu(tf.matmul(flat, weights) + biases)",
+                                       "return tf.matmul(flat, weights) + biases")),
     ],
-    cases=_config_cases, run=_resolve, compare=_compare_configs,
+    cases=_layer_cases, run=_run_layer, compare=_compare_layers,
 )
 
-# ---------------------------------------------------------------- q3: the global batch
+# ---------------------------------------------------------------- q3: the talk's example on this CPU
 
 
-def _per_replica_batches(global_batch_size):
-    """Distributes one batch of `global_batch_size` examples over the 2 replicas -> examples per replica."""
+def _talk_example_hlo():
+    """The optimised HLO of relu(x @ w + b) at the notebook's shapes: x [100, 784], w [784, 128]."""
     import tensorflow as tf
 
-    strategy = _strategy()
-    dataset = tf.data.Dataset.range(10 * global_batch_size).batch(global_batch_size)
-    first = next(iter(strategy.experimental_distribute_dataset(dataset)))
-    return [int(part.shape[0]) for part in strategy.experimental_local_results(first)]
+    from tfcourse import xla
+
+    x = tf.random.stateless_normal([100, 784], seed=[0, 1])
+    w = tf.random.stateless_normal([784, 128], seed=[0, 2])
+    return xla.compiler_ir(xla.dense_relu, x, w, tf.zeros([128]))
 
 
-PER_REPLICA_BATCH = 50
+def _talk_example_fusions():
+    from tfcourse import xla
+
+    return len(xla.fusions(_talk_example_hlo()))
 
 
-def _global_batch():
-    return PER_REPLICA_BATCH * _strategy().num_replicas_in_sync
+def _explain_fusions(value):
+    from tfcourse import xla
+
+    text = _talk_example_hlo()
+    inside = "; ".join(f"{', '.join(f.hlo_ops)} (from TF {', '.join(f.tf_ops)})" for f in xla.fusions(text))
+    outside = dict(xla.op_counts(text) - collections.Counter(fusion=value))
+    return f"compiling it here gives {value} fusion(s): {inside}; outside any fusion: {outside}."
 
 
-def _explain_global_batch(value):
-    sizes = _per_replica_batches(value)
-    devices = _replica_devices()
-    where = f"({' and '.join(devices)})" if len(set(devices)) == len(devices) else \
-        f"(both on {devices[0]}: run the notebook's first cell first for a device each)"
-    return (f"distributing batches of {value} over the {len(sizes)} replicas {where} gives them "
-            f"{sizes} examples: `global_batch_size={value}` in `compute_average_loss`.")
+def _compare_whole_number(expected, got):
+    if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+        raise AnswerError(f"expected a whole number, got {type(got).__name__}")
+    return compare_values(expected, got, rtol=0, atol=0)
 
 
 q3 = ValueExercise(
-    "nb08.q3", "global_batch_size", "the global batch",
+    "nb08.q3", "talk_example_fusions", "the talk's example on this CPU",
     prompt=(
-        "Each of the 2 replicas should compute on 50 examples per step. What batch size goes into "
-        "`dataset.batch(...)` before `strategy.experimental_distribute_dataset` splits it, and into "
-        "`tf.nn.compute_average_loss(..., global_batch_size=...)`? Set `global_batch_size` to the number. "
-        "The check distributes such batches over the 2 replicas and counts what each gets."),
-    skeleton="global_batch_size = ...\n",
-    solution="global_batch_size = 50 * 2  # per-replica batch x replicas\n",
-    hints=["The distributed dataset cuts each batch into one part per replica.",
-           "The global batch is what all replicas together see in one step: per-replica batch x replicas."],
+        "The talk's picture: XLA fuses matmul, add and ReLU. On this machine's CPU, how many **fusions** does "
+        "`relu(x @ w + b)` become (x `[100, 784]`, w `[784, 128]`, as in section 1)? Set "
+        "`talk_example_fusions` to the number. The check compiles it and counts."),
+    skeleton="talk_example_fusions = ...\n",
+    solution="talk_example_fusions = 1  # add + ReLU in one loop kernel; the dot stays a matmul library call\n",
+    hints=["Section 1 printed the optimised HLO's fusions and what is left outside them.",
+           "On CPU the `dot` is not fused: XLA calls the optimised matmul library for it. What about add and ReLU?"],
     mistakes=[
-        Mistake("per_replica_batch_as_global",
-                "50 is what one replica gets; the dataset is batched with what all replicas together get, "
-                "and split from there: per-replica batch x replicas.",
-                "global_batch_size = 50\n", detect=lambda o: o[0].value == 50),
-        Mistake("divided_by_replicas",
-                "splitting a batch of 25 over 2 replicas leaves each about 12: the global batch is the "
-                "per-replica batch *times* the replicas.",
-                "global_batch_size = 50 // 2\n", detect=lambda o: o[0].value == 25),
+        Mistake("one_kernel_per_op",
+                "XLA did fuse: the add and the ReLU became one loop kernel (the intermediate `x @ w + b` is never "
+                "written to memory). Three would mean no fusion at all.",
+                "talk_example_fusions = 3\n", detect=lambda outcomes: outcomes[0].value == 3),
+        Mistake("nothing_fused",
+                "there is a fusion: the add and the ReLU (`maximum` with 0) were fused into one loop kernel; "
+                "only the `dot` stayed outside.",
+                "talk_example_fusions = 0\n", detect=lambda outcomes: outcomes[0].value == 0),
+        Mistake("counted_kernels",
+                "2 is the number of kernels: one fusion (add + ReLU) plus the `dot`, which on CPU stays its own "
+                "library call outside any fusion. The question counts fusions.",
+                "talk_example_fusions = 2\n", detect=lambda outcomes: outcomes[0].value == 2),
     ],
-    expected=_global_batch,
-    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
-    explain=_explain_global_batch,
+    expected=_talk_example_fusions, compare=_compare_whole_number, explain=_explain_fusions,
 )
 
-# ---------------------------------------------------------------- q4: predict the staleness
+# ---------------------------------------------------------------- q4: is XLA faster here?
 
-NUM_WORKERS = 4
-NUM_UPDATES = 8
+ROWS, BATCH, LOOP_STEPS = 2000, 100, 50
+
+LOOP_SOURCE = f'''\
+def sliced_loop(data, steps):           # data: float32 [{ROWS}, 784]
+    total = tf.zeros([])
+    for i in tf.range(steps):
+        start = (i * {BATCH}) % ({ROWS} - {BATCH})
+        total += tf.reduce_sum(data[start:start + {BATCH}])
+    return total
+
+plain = tf.function(sliced_loop)
+compiled = tf.function(sliced_loop, jit_compile=True)
+'''
 
 
-def _simulated_staleness(num_workers=NUM_WORKERS, num_updates=NUM_UPDATES):
-    """Equally fast workers, worker k starting at k/num_workers of a step, each reading the weights again
-    as soon as its update landed. The ps counts updates in a tf.Variable as `paramserver.async_update`
-    does: staleness = updates landed between this worker's read and its own landing."""
+@functools.lru_cache(maxsize=1)
+def _loop_timings(repeats=5):
+    """{"plain": s, "compiled": s}: the best of `repeats` timed calls (LOOP_STEPS steps each) of each
+    loop, after a first call that traces and compiles. Cached: a check and its explanation agree."""
+    import time
+
     import tensorflow as tf
 
-    version = tf.Variable(0, dtype=tf.int64)
-    read_at = {}
-    events = sorted((k / num_workers, k, "read") for k in range(num_workers))
-    staleness = []
-    while len(staleness) < num_updates:
-        time, worker, kind = events.pop(0)
-        if kind == "read":
-            read_at[worker] = int(version.read_value())
-            events.append((time + 1.0, worker, "land"))
-        else:
-            landed = int(version.assign_add(1))
-            staleness.append(landed - 1 - read_at[worker])
-            events.append((time, worker, "read"))
-        events.sort()
-    return staleness
+    # AutoGraph reads the loop's source to turn `for i in tf.range(...)` into a graph loop.
+    linecache.cache["<nb08 loop>"] = (len(LOOP_SOURCE), None, LOOP_SOURCE.splitlines(True), "<nb08 loop>")
+    namespace = {"tf": tf}
+    exec(compile(LOOP_SOURCE, "<nb08 loop>", "exec"), namespace)  # noqa: S102 - our snippet
+    data = tf.random.stateless_normal([ROWS, 784], seed=[0, 3])
+    steps = tf.constant(LOOP_STEPS)
+    timings = {}
+    for name in ("plain", "compiled"):
+        function = namespace[name]
+        function(data, steps).numpy()
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            function(data, steps).numpy()
+            best = min(best, time.perf_counter() - start)
+        timings[name] = best
+    return timings
 
 
-def _compare_staleness(expected, got):
-    if isinstance(got, np.ndarray):
-        got = got.tolist()
-    if not isinstance(got, (list, tuple)) or not all(isinstance(v, (int, np.integer)) for v in got):
-        raise AnswerError(f"expected a list of {NUM_UPDATES} integers like `[0, 0, ...]`, got "
-                          f"{type(got).__name__}")
-    if len(got) != len(expected):
-        raise AnswerError(f"expected {len(expected)} numbers, one per update, got {len(got)}")
-    return None if list(got) == list(expected) else f"running it gives {list(expected)}, you predicted {list(got)}"
+def _xla_faster():
+    timings = _loop_timings()
+    return timings["compiled"] < timings["plain"]
 
 
-def _predicted(values):
-    return lambda outcomes: list(np.ravel(outcomes[0].value)) == values
+def _compare_prediction(expected, got):
+    if not isinstance(got, (bool, np.bool_)):
+        raise AnswerError(f"expected True or False, got {type(got).__name__}")
+    return None if bool(got) == expected else f"measuring here, XLA is {'faster' if expected else 'slower'}"
+
+
+def _explain_timings(value):
+    timings = _loop_timings()
+    ratio = timings["compiled"] / timings["plain"]
+    comparison = f"{ratio:.1f} times slower" if ratio >= 1 else f"{1 / ratio:.1f} times faster"
+    return (f"measured here: {timings['plain'] * 1e3:.2f} ms without XLA, {timings['compiled'] * 1e3:.2f} ms with "
+            f"it, XLA {comparison}. XLA cannot see the slice's size, so each step works on all {ROWS} rows "
+            f"instead of {BATCH}: compiling is no promise of speed, measure.")
 
 
 q4 = ValueExercise(
-    "nb08.q4", "predicted_staleness", "predict the staleness",
+    "nb08.q4", "xla_faster_for_loop", "is XLA faster here?",
     prompt=(
-        "Predict, then let the check run it: asynchronous training with a parameter server and **4** equally "
-        "fast workers. Worker k starts a quarter of a step after worker k-1; each reads the weights, computes "
-        "its gradient for one step, sends its update, and at once reads the weights again. The *staleness* of "
-        "an update is the number of other workers' updates that landed between its read and its own landing "
-        "(what the notebook's `async_update` counts). Set `predicted_staleness` to the staleness of the first "
-        "8 updates, in the order they land."),
-    skeleton="predicted_staleness = ...\n",
-    solution="predicted_staleness = [0, 1, 2, 3, 3, 3, 3, 3]  # then N - 1 = 3 for every update\n",
-    hints=["The first 4 workers all read the initial weights; count who landed before each of them.",
-           "Once running, between a worker's read and its landing every *other* worker lands exactly once."],
+        "Predict, then let the check measure it on this machine: the loop below sums batches of "
+        f"{BATCH} rows of a `[{ROWS}, 784]` tensor, sliced the Python way.\n\n```python\n" + LOOP_SOURCE + "```\n\n"
+        f"Once both are traced and compiled, is `compiled(data, tf.constant({LOOP_STEPS}))` faster than "
+        f"`plain(data, tf.constant({LOOP_STEPS}))`? Set `xla_faster_for_loop` to `True` or `False`. (Section 4 of "
+        "the notebook shows what XLA makes of this slice.)"),
+    skeleton="xla_faster_for_loop = ...\n",
+    solution="xla_faster_for_loop = False  # the slice's size is unknown to XLA: each step works on all 2000 rows\n",
+    hints=["Section 4: what shape does the slice `data[start:start + 100]` get in the compiled loop?",
+           "XLA compiles for static shapes; a slice whose size it cannot see becomes a slice of the whole tensor."],
     mistakes=[
-        Mistake("no_staleness_as_in_sync",
-                "no staleness is synchronous training, where everyone waits for the others; here nobody waits, "
-                "so other workers' updates land while a worker computes.",
-                "predicted_staleness = [0] * 8\n", detect=_predicted([0] * 8)),
-        Mistake("counted_own_update",
-                "between a worker's read and its landing the 3 *other* workers land once each: N - 1 = 3, not "
-                "N (its own update is not stale against itself).",
-                "predicted_staleness = [0, 1, 2, 3, 4, 4, 4, 4]\n", detect=_predicted([0, 1, 2, 3, 4, 4, 4, 4])),
-        Mistake("staleness_restarts_every_round",
-                "the staleness does not start over: after the first round each worker reads weights that the 3 "
-                "others will update before it lands, so it stays at N - 1 = 3.",
-                "predicted_staleness = [0, 1, 2, 3, 0, 1, 2, 3]\n", detect=_predicted([0, 1, 2, 3, 0, 1, 2, 3])),
+        Mistake("assumed_xla_is_faster",
+                "compiling is no promise of speed: XLA cannot see the size of `data[start:start + 100]` inside the "
+                "loop, so every step works on the whole tensor (section 4). `tf.slice` with a fixed size fixes it.",
+                "xla_faster_for_loop = True\n", detect=lambda outcomes: outcomes[0].value is True),
     ],
-    expected=_simulated_staleness, compare=_compare_staleness,
-    explain=lambda values: f"running the schedule gives {values}; with 2 workers, "
-                           f"{_simulated_staleness(2, 4)}: staleness grows with the number of workers.",
+    expected=_xla_faster, compare=_compare_prediction, explain=_explain_timings,
 )
 
 EXERCISES = [q1, q2, q3, q4]
-# The solved section runs after the notebook's first cell (2 logical CPUs): the replicas get a device each.
-SOLVED_SECTION_SAYS = {"nb08.q3": "(/cpu:0 and /cpu:1)"}

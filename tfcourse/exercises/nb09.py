@@ -1,15 +1,18 @@
-"""Exercises of notebook 09 (ResNet scaling): a bottleneck block, the ring all-reduce time, the
-talk's efficiency arithmetic, and a prediction of the scaling model.
+"""Exercises of notebook 09 (distributed): a step under `strategy.run`, a worker's TF_CONFIG,
+the global batch, and a prediction of staleness in asynchronous training.
 
     from tfcourse.exercises import nb09 as ex
 
-The block is judged by what it computes, not by how it is written: the check builds a Keras
-model from the student's block, gives every weight a value that depends only on its kind and
-shape (so two correct blocks built in any order hold the same weights), and compares the
-outputs with the reference's on small feature maps.
+The step is checked under a MirroredStrategy with 2 replicas on "/cpu:0" and "/cpu:1". The
+notebook's first cell splits the CPU into those 2 logical devices before TensorFlow starts (the
+exercise section runs after it). In a process that started TensorFlow with one CPU device (a
+test run, a kernel restarted without that cell) soft placement puts both replicas on /cpu:0:
+still 2 replicas, each with its own copy of the variables and its part of the batch, so the
+arithmetic the check compares is the same.
 """
 
-import zlib
+import json
+import os
 
 import numpy as np
 
@@ -22,415 +25,465 @@ from tfcourse.exercises.core import (
     compare_values,
 )
 
-# ---------------------------------------------------------------- q1: a bottleneck block
-
-BLOCK_SOLUTION = '''\
-from keras import layers
+REPLICA_DEVICES = ("/cpu:0", "/cpu:1")
+_STRATEGY = []  # one strategy per process, built by the first check that needs it
 
 
-def my_bottleneck(x, filters, strides):
-    """ResNet v1.5 bottleneck: [B, H, W, C] -> [B, H / strides, W / strides, 4 * filters]."""
-    shortcut = x
-    if strides != 1 or x.shape[-1] != 4 * filters:
-        # The shape changes: a 1x1 projection (with the block's stride) makes the shortcut fit.
-        shortcut = layers.Conv2D(4 * filters, 1, strides=strides, padding="same", use_bias=False)(x)
-        shortcut = layers.BatchNormalization()(shortcut)
-    x = layers.Conv2D(filters, 1, padding="same", use_bias=False)(x)                     # 1x1 reduce
-    x = layers.ReLU()(layers.BatchNormalization()(x))
-    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)    # 3x3, the stride
-    x = layers.ReLU()(layers.BatchNormalization()(x))
-    x = layers.Conv2D(4 * filters, 1, padding="same", use_bias=False)(x)                 # 1x1 expand x4
-    x = layers.BatchNormalization()(x)
-    return layers.ReLU()(layers.Add()([shortcut, x]))                                    # ReLU after the add
+def _strategy():
+    """The 2-replica MirroredStrategy every check of this notebook uses."""
+    import tensorflow as tf
+
+    if not _STRATEGY:
+        # No NCCL on CPUs: reducing through one device works on any machine (as cluster.make_strategy does).
+        _STRATEGY.append(tf.distribute.MirroredStrategy(
+            list(REPLICA_DEVICES), cross_device_ops=tf.distribute.ReductionToOneDevice()))
+    return _STRATEGY[0]
+
+
+def _replica_devices():
+    """The devices the 2 replicas really run on ("/cpu:0" twice without logical CPUs)."""
+    import tensorflow as tf
+
+    have = {device.name.split("device:")[-1].lower() for device in tf.config.list_logical_devices("CPU")}
+    return [d if d.lstrip("/") in have else REPLICA_DEVICES[0] for d in REPLICA_DEVICES]
+
+
+# ---------------------------------------------------------------- q1: a step under strategy.run
+
+STEP_SOLUTION = '''\
+def distributed_step(strategy, model, optimizer, images, labels, global_batch_size):
+    """One synchronous step on every replica; returns the loss of the global batch (float32 scalar).
+
+    images, labels: distributed values (one [per-replica batch, 784] / [per-replica batch] part per replica).
+    """
+    def replica_step(images, labels):
+        with tf.GradientTape() as tape:
+            logits = model(images)
+            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+            # Divide by the GLOBAL batch: the replicas' gradients are summed.
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    per_replica_loss = strategy.run(replica_step, args=(images, labels))
+    return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)
 '''
 
-
-def _block_cases():
-    def case(label, shape, filters, strides):
-        return Case(label, {"shape": shape, "filters": filters, "strides": strides})
-
-    return [case("an identity block (16 channels in, filters 4, stride 1)", (2, 8, 8, 16), 4, 1),
-            case("a down-sampling block (8 channels in, filters 4, stride 2)", (2, 8, 8, 8), 4, 2),
-            case("a batch of 1 whose channels change (8 -> 16), stride 1", (1, 6, 6, 8), 4, 1)]
+LEARNING_RATE = 0.5
 
 
-def _fixed_value(name, shape):
-    """A weight's value from its kind and shape alone (the same in any correct block)."""
-    rng = np.random.default_rng(zlib.crc32(repr((name, tuple(shape))).encode()))
-    if name == "kernel":
-        fan_in = int(np.prod(shape[:-1]))
-        return rng.normal(scale=np.sqrt(2.0 / fan_in), size=shape)
-    if name == "bias":
-        return np.zeros(shape)  # a bias before BatchNormalization changes nothing: accept it
-    if name == "gamma":
-        return rng.uniform(0.8, 1.2, size=shape)
-    if name == "moving_variance":
-        return rng.uniform(0.8, 1.5, size=shape)
-    return rng.normal(scale=0.2, size=shape)  # beta, moving_mean
+def _step_cases():
+    rng = np.random.default_rng(8)
+
+    def case(label, labels, seed):
+        images = rng.uniform(size=[len(labels), 784]).astype(np.float32)
+        return Case(label, {"images": images, "labels": np.asarray(labels, np.int32), "seed": seed})
+
+    return [case("a global batch of 6 (3 per replica, labels 0..9)", [0, 9, 4, 9, 0, 3], seed=1),
+            case("a last partial batch of 5 (split 3 + 2)", [9, 1, 2, 0, 5], seed=2),
+            case("a global batch of 1 (one replica gets nothing)", [9], seed=3)]
 
 
-def _run_block(function, case_input):
-    """Builds a keras.Model around the block, fixes its weights, runs it (inference) ->
-    {output [B, H', W', C'], convs [(kernel, strides, filters)], parameters}."""
-    import keras
+def _run_step(function, case_input):
+    """A fresh small MLP and SGD optimizer under the 2-replica strategy, one step -> {loss, moved}."""
+    import tensorflow as tf
 
-    shape = case_input["shape"]
-    inputs = keras.Input(shape[1:])
-    outputs = function(inputs, case_input["filters"], case_input["strides"])
-    if not isinstance(outputs, keras.KerasTensor):
-        raise AnswerError(f"expected the block's output (the tensor the last layer returns), got "
-                          f"{type(outputs).__name__}")
-    model = keras.Model(inputs, outputs)
-    for variable in model.weights:
-        variable.assign(_fixed_value(variable.name.split("/")[-1], variable.shape).astype(variable.dtype))
-    images = np.random.default_rng(9).normal(size=shape).astype(np.float32)
-    convs = [(tuple(layer.kernel_size), tuple(layer.strides), layer.filters)
-             for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    batch_norms = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
-    return {"output": np.asarray(model(images, training=False)), "convs": convs, "batch_norms": batch_norms,
-            "parameters": int(sum(np.prod(v.shape) for v in model.trainable_weights))}
+    from tfcourse import mnist
+
+    strategy = _strategy()
+    with strategy.scope():
+        model = mnist.MLP(16, 8, seed=case_input["seed"])
+        optimizer = tf.keras.optimizers.SGD(LEARNING_RATE)
+    images, labels = case_input["images"], case_input["labels"]
+    # Split as a distributed dataset splits a batch (5 -> 3 + 2, 1 -> 1 + 0), without its slow iterator.
+    parts = np.array_split(np.arange(len(images)), strategy.num_replicas_in_sync)
+    distributed_images, distributed_labels = (
+        strategy.experimental_distribute_values_from_function(
+            lambda context, array=array: tf.constant(array[parts[context.replica_id_in_sync_group]]))
+        for array in (images, labels))
+    before = model.get_weights()
+    loss = function(strategy, model, optimizer, distributed_images, distributed_labels, len(images))
+    if loss is Ellipsis:  # `return ...` of the skeleton: not attempted yet
+        return Ellipsis
+    if type(loss).__name__ == "PerReplica":
+        return {"loss": loss, "moved": None}
+    after = model.get_weights()
+    return {"loss": loss, "moved": {name: after[name] - before[name] for name in before}}
 
 
-def _compare_blocks(expected, got):
-    want, have = expected["output"].shape, got["output"].shape
-    if have != want:
-        return f"the block's output has shape {list(have)}, expected {list(want)}"
-    if not np.allclose(got["output"], expected["output"], rtol=0.02, atol=0.02):
-        return "the block computes other values than the reference (same weights, same input)"
+def _compare_steps(expected, got):
+    if got["moved"] is None:
+        raise AnswerError("`distributed_step` returned one loss per replica (a PerReplica value): return one "
+                          "number, `strategy.reduce(...)` of them")
+    try:
+        difference = compare_values(expected["loss"], got["loss"], rtol=1e-4)
+    except AnswerError as wrong:
+        raise AnswerError(f"`distributed_step` must return the loss of the global batch: {wrong}") from None
+    if difference:
+        return f"the returned loss: {difference}"
+    for name, moved in expected["moved"].items():
+        if not np.allclose(got["moved"][name], moved, rtol=1e-3, atol=1e-6):
+            return f"the update of {name} differs from one SGD step on the whole batch"
     return None
 
 
-def _all_built(outcomes):
-    return all(o.error is None for o in outcomes)
+def _update_ratio(outcomes, expected):
+    """got update / reference update of the softmax biases, per case (None if unusable)."""
+    ratios = []
+    for outcome, reference in zip(outcomes, expected):
+        if outcome.error is not None or outcome.value["moved"] is None:
+            return None
+        got = outcome.value["moved"]["softmax_linear/biases"].astype(np.float64)
+        want = reference.value["moved"]["softmax_linear/biases"].astype(np.float64)
+        ratios.append(float(np.dot(got, want) / np.dot(want, want)))
+    return ratios
 
 
-def _expansion_not_4x(outcomes):
-    cases = q1.cases()
-    return _all_built(outcomes) and all(
-        o.value["output"].shape[-1] != 4 * case.input["filters"] for o, case in zip(outcomes, cases))
+def _updates_scaled_by_replicas(outcomes):
+    """The evenly split batch moved the weights 2x (the number of replicas) as far as it should."""
+    ratios = _update_ratio(outcomes, q1._expected())
+    return ratios is not None and np.isclose(ratios[0], len(REPLICA_DEVICES), rtol=1e-3)
 
 
-def _stride_not_on_3x3(outcomes):
-    """Down-sampled, but the 3x3 convolution of a stride-2 block has stride 1."""
-    if not _all_built(outcomes):
-        return False
-    for outcome, case in zip(outcomes, q1.cases()):
-        if case.input["strides"] == 2:
-            three = [strides for kernel, strides, _ in outcome.value["convs"] if kernel == (3, 3)]
-            halved = outcome.value["output"].shape[1] == case.input["shape"][1] // 2
-            return halved and three == [(1, 1)]
-    return False
+def _not_under_strategy_run(outcomes):
+    return all(o.error is not None and "PerReplica" in str(o.error) for o in outcomes)
 
 
-def _tensorflow_op_on_keras_tensor(outcomes):
-    return any(o.error is not None and "KerasTensor cannot be used" in str(o.error) for o in outcomes)
-
-
-def _no_batch_norm(outcomes):
-    return _all_built(outcomes) and all(o.value["batch_norms"] == 0 for o in outcomes)
-
-
-def _projection_on_identity(outcomes):
-    """The identity case (first) got a fourth convolution: a projection where none is needed."""
-    return _all_built(outcomes) and len(outcomes[0].value["convs"]) == 4
+def _returned_per_replica(outcomes):
+    return all(o.error is None and o.value["moved"] is None for o in outcomes)
 
 
 q1 = FunctionExercise(
-    "nb09.q1", "my_bottleneck", "a bottleneck block",
+    "nb09.q1", "distributed_step", "one step under strategy.run",
     prompt=(
-        "Write `my_bottleneck(x, filters, strides)`, ResNet-50 v1.5's bottleneck block, with `keras.layers`: "
-        "a 1x1 convolution to `filters` channels (reduce), a 3x3 one (it carries the `strides`), a 1x1 one to "
-        "`4 * filters` channels (expand); each `Conv2D(..., padding=\"same\", use_bias=False)` is followed by "
-        "`BatchNormalization`, and by `ReLU` except the last. The shortcut is `x` itself, or, when the shape "
-        "changes (`strides != 1` or the channels differ from `4 * filters`), a 1x1 projection convolution with "
-        "the block's stride plus `BatchNormalization`. Add the two, then a ReLU. The check builds a model of "
-        "your block, gives it the reference's weights and compares the outputs."),
+        "Write `distributed_step(strategy, model, optimizer, images, labels, global_batch_size)`, the trainer's "
+        "synchronous step on a `MirroredStrategy` with 2 replicas. Inside a `replica_step(images, labels)` "
+        "function: the per-example losses "
+        "(`tf.nn.sparse_softmax_cross_entropy_with_logits`), averaged over the **global** batch with "
+        "`tf.nn.compute_average_loss(..., global_batch_size=...)` under a `tf.GradientTape`, then "
+        "`optimizer.apply_gradients` (it sums the replicas' gradients). Run it on every replica with "
+        "`strategy.run`, and return the loss of the whole batch, `strategy.reduce` of the replicas' losses. "
+        "`images` and `labels` are already distributed (one part per replica); the check compares the loss and "
+        "the update with one SGD step on one device."),
     skeleton='''\
-from keras import layers
+def distributed_step(strategy, model, optimizer, images, labels, global_batch_size):
+    """One synchronous step on every replica; returns the loss of the global batch (float32 scalar)."""
+    def replica_step(images, labels):
+        ...
 
-
-def my_bottleneck(x, filters, strides):
-    """ResNet v1.5 bottleneck: [B, H, W, C] -> [B, H / strides, W / strides, 4 * filters]."""
-    ...
+    return ...
 ''',
-    solution=BLOCK_SOLUTION,
+    solution=STEP_SOLUTION,
     hints=[
-        "Main path: 1x1 (filters) -> 3x3 (filters, strides) -> 1x1 (4 x filters), each conv then "
-        "BatchNormalization, ReLU after the first two only.",
-        "The shortcut must have the main path's output shape to be added: when `strides != 1` or "
-        "`x.shape[-1] != 4 * filters`, use `Conv2D(4 * filters, 1, strides=strides, ...)` + BatchNormalization.",
-        "End with `layers.ReLU()(layers.Add()([shortcut, x]))`: the ReLU comes after the add, so the identity "
-        "path reaches the output unchanged where it is positive.",
+        "Two levels: `replica_step` is what one replica does with its part of the batch; `strategy.run` "
+        "calls it on every replica and gives back one value per replica.",
+        "Each replica divides the sum of its losses by the global batch "
+        "(`tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)`): summed over the "
+        "replicas, that is the mean over the whole batch, and so are the summed gradients.",
+        "`per_replica_loss = strategy.run(replica_step, args=(images, labels))`, then "
+        "`strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)`: SUM, since each part was "
+        "already divided by the global batch.",
     ],
     mistakes=[
-        Mistake("tensorflow_op_on_keras_tensor",
-                "the check builds a Keras model from your block, where `tf.nn` functions cannot take Keras "
-                "tensors: use layers (`layers.ReLU()`, `layers.Add()`) for every step.",
-                BLOCK_SOLUTION.replace("return layers.ReLU()(layers.Add()([shortcut, x]))",
-                                       "return tf.nn.relu(layers.Add()([shortcut, x]))"),
-                detect=_tensorflow_op_on_keras_tensor),
-        Mistake("missing_projection_shortcut",
-                "the shortcut does not fit the main path when the block changes the shape: add a 1x1 projection "
-                "`Conv2D(4 * filters, 1, strides=strides)` + BatchNormalization on the shortcut when "
-                "`strides != 1` or the channels differ from `4 * filters`.",
-                BLOCK_SOLUTION.replace("if strides != 1 or x.shape[-1] != 4 * filters:", "if False:")),
-        Mistake("projection_without_stride",
-                "your projection shortcut keeps the full resolution while the main path halves it: give the 1x1 "
-                "projection the block's stride, `strides=strides`.",
-                BLOCK_SOLUTION.replace("layers.Conv2D(4 * filters, 1, strides=strides, padding",
-                                       "layers.Conv2D(4 * filters, 1, padding")),
-        Mistake("expansion_not_4x",
-                "the block's output must have 4 x filters channels (the bottleneck expands back): the last 1x1 "
-                "convolution, and the projection, produce `4 * filters` channels.",
-                BLOCK_SOLUTION.replace("4 * filters", "2 * filters"), detect=_expansion_not_4x),
-        Mistake("stride_on_wrong_conv",
-                "the stride belongs to the 3x3 convolution in ResNet v1.5: a stride-2 1x1 convolution skips 3 "
-                "pixels of every 4. Give the first 1x1 stride 1 and the 3x3 `strides=strides`.",
-                BLOCK_SOLUTION.replace(
-                    'x = layers.Conv2D(filters, 1, padding="same", use_bias=False)(x)',
-                    'x = layers.Conv2D(filters, 1, strides=strides, padding="same", use_bias=False)(x)').replace(
-                    "layers.Conv2D(filters, 3, strides=strides, padding", "layers.Conv2D(filters, 3, padding"),
-                detect=_stride_not_on_3x3),
-        Mistake("relu_before_add",
-                "the ReLU comes after the add, not before: the main path ends with BatchNormalization (no ReLU), "
-                "then `layers.ReLU()(layers.Add()([shortcut, x]))`.",
-                BLOCK_SOLUTION.replace("    x = layers.BatchNormalization()(x)\n    return layers.ReLU()("
-                                       "layers.Add()([shortcut, x]))",
-                                       "    x = layers.ReLU()(layers.BatchNormalization()(x))\n"
-                                       "    return layers.Add()([shortcut, x])")),
-        Mistake("no_relu_after_add",
-                "the block's output needs a ReLU after the add: `layers.ReLU()(layers.Add()([shortcut, x]))`.",
-                BLOCK_SOLUTION.replace("return layers.ReLU()(layers.Add()([shortcut, x]))",
-                                       "return layers.Add()([shortcut, x])")),
-        Mistake("projection_on_identity_block",
-                "when the shape does not change the shortcut is `x` itself: a projection there adds parameters "
-                "and blocks the identity path. Project only if `strides != 1` or the channels differ.",
-                BLOCK_SOLUTION.replace("if strides != 1 or x.shape[-1] != 4 * filters:", "if True:"),
-                detect=_projection_on_identity),
-        Mistake("missing_batch_norm",
-                "your block has no BatchNormalization: every convolution, the projection's too, is followed by "
-                "`layers.BatchNormalization()` (and the convolutions need no bias).",
-                BLOCK_SOLUTION.replace("layers.BatchNormalization()(shortcut)", "shortcut").replace(
-                    "layers.ReLU()(layers.BatchNormalization()(x))", "layers.ReLU()(x)").replace(
-                    "    x = layers.BatchNormalization()(x)\n", ""),
-                detect=_no_batch_norm),
+        Mistake("step_without_strategy_run",
+                "your step got the distributed batch as it is (a `PerReplica` value, one part per replica): call "
+                "`strategy.run(replica_step, args=(images, labels))`, which hands each replica its own part.",
+                STEP_SOLUTION.replace("strategy.run(replica_step, args=(images, labels))",
+                                      "replica_step(images, labels)"),
+                detect=_not_under_strategy_run),
+        Mistake("loss_not_reduced",
+                "you returned one loss per replica: combine them into the loss of the batch with "
+                "`strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)`.",
+                STEP_SOLUTION.replace("return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)",
+                                      "return per_replica_loss"),
+                detect=_returned_per_replica),
+        Mistake("averaged_by_per_replica_batch",
+                "the weights moved 2x too far: each replica averaged over its own part of the batch, and the "
+                "replicas' gradients are then summed, so the loss is scaled twice. Divide by the global batch: "
+                "`tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)`.",
+                STEP_SOLUTION.replace(
+                    "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)",
+                    "tf.reduce_mean(per_example)"),
+                detect=_updates_scaled_by_replicas),
+        Mistake("reduce_mean_of_replica_losses",
+                "the update is right but the loss is half what it should be: each replica's loss is already its "
+                "share of the global mean, so add them up with `ReduceOp.SUM`; `MEAN` divides by the replicas "
+                "once more.",
+                STEP_SOLUTION.replace("tf.distribute.ReduceOp.SUM", "tf.distribute.ReduceOp.MEAN")),
+        Mistake("global_batch_size_left_out",
+                "right on evenly split batches, wrong on the last partial one: without `global_batch_size`, "
+                "`compute_average_loss` assumes every replica got as many examples as this one (5 split 3 + 2 "
+                "counts as 6 and 4). Pass `global_batch_size=global_batch_size`.",
+                STEP_SOLUTION.replace(
+                    "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)",
+                    "tf.nn.compute_average_loss(per_example)")),
     ],
-    cases=_block_cases, run=_run_block, compare=_compare_blocks,
+    cases=_step_cases, run=_run_step, compare=_compare_steps,
 )
 
-# ---------------------------------------------------------------- q2: the ring all-reduce time
+# ---------------------------------------------------------------- q2: a worker's TF_CONFIG
 
-RING_SOLUTION = '''\
-def ring_time(num_devices, num_bytes, gbit_per_s, latency_s):
-    """Seconds for a ring all-reduce of `num_bytes` over `num_devices`, links of `gbit_per_s` Gbit/s,
-    `latency_s` per message hop."""
-    bytes_per_s = gbit_per_s * 1e9 / 8
-    hops = 2 * (num_devices - 1)  # N-1 reduce-scatter steps, N-1 all-gather steps
-    return hops / num_devices * num_bytes / bytes_per_s + hops * latency_s
+CONFIG_SOLUTION = '''\
+def worker_tf_config(host, ports, index):
+    """The TF_CONFIG dict of worker `index` in a cluster of len(ports) workers on `host`."""
+    return {"cluster": {"worker": [f"{host}:{port}" for port in ports]},
+            "task": {"type": "worker", "index": index}}
 '''
-RESNET50_GRADIENT_BYTES = 25_557_032 * 4
 
 
-def _ring_cases():
-    return [Case("2 devices, 4 MiB over 10 Gbit/s, no latency", (2, 4 * 2**20, 10.0, 0.0)),
-            Case("1 device (nothing to send)", (1, 4 * 2**20, 10.0, 30e-6)),
-            Case("8 devices, ResNet-50's gradient over 25 Gbit/s, no latency", (8, RESNET50_GRADIENT_BYTES, 25.0, 0.0)),
-            Case("32 devices, ResNet-50's gradient over 25 Gbit/s, 30 us a hop", (32, RESNET50_GRADIENT_BYTES, 25.0, 30e-6))]
+def _config_cases():
+    return [Case("worker 0 of 2 on 127.0.0.1, ports 2222 and 2223", ("127.0.0.1", [2222, 2223], 0)),
+            Case("worker 1 of 2 (the last one)", ("127.0.0.1", [2222, 2223], 1)),
+            Case("worker 2 of 3 on localhost, ports 41000-41002", ("localhost", [41000, 41001, 41002], 2))]
 
 
-def _compare_times(expected, got):
-    return compare_values(expected, got, rtol=1e-6, atol=1e-12)
+def _resolve(function, case_input):
+    """What TensorFlow reads from the answer: TF_CONFIG (dict, or its JSON text) through
+    TFConfigClusterResolver -> {cluster, task_type, task_id, config}."""
+    import tensorflow as tf
 
-
-def _ratios(outcomes):
-    """got / expected on the cases without latency (2 and 8 devices), or None."""
-    if any(o.error is not None for o in outcomes):
-        return None
-    expected = q2._expected()
+    config = function(*case_input)
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except json.JSONDecodeError:
+            raise AnswerError("expected a dict (or its JSON text), got a str that is not JSON: return the dict "
+                              "itself") from None
+    if not isinstance(config, dict):
+        raise AnswerError(f"expected a dict like `{{\"cluster\": ..., \"task\": ...}}`, got {type(config).__name__}")
     try:
-        return [float(outcomes[i].value) / float(expected[i].value) for i in (0, 2)]
-    except (TypeError, ValueError):
-        return None
+        text = json.dumps(config)
+    except TypeError as error:
+        raise AnswerError(f"TF_CONFIG must be JSON: {error}") from None
+    saved = os.environ.get("TF_CONFIG")
+    os.environ["TF_CONFIG"] = text
+    try:
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        cluster = resolver.cluster_spec().as_dict()
+        task = (resolver.task_type, resolver.task_id)
+    finally:
+        if saved is None:
+            del os.environ["TF_CONFIG"]
+        else:
+            os.environ["TF_CONFIG"] = saved
+    return {"cluster": cluster, "task": task, "config": config}
 
 
-def _ratio_is(target):
+def _compare_configs(expected, got):
+    if got["cluster"] != expected["cluster"]:
+        return f"TensorFlow reads the cluster {got['cluster']}, expected {expected['cluster']}"
+    if got["task"] != expected["task"]:
+        return f"TensorFlow reads this task as {got['task'][0]} {got['task'][1]}, expected {expected['task'][0]} " \
+               f"{expected['task'][1]}"
+    return None
+
+
+def _all_resolved(predicate):
     def detect(outcomes):
-        ratios = _ratios(outcomes)
-        targets = [target(n) for n in (2, 8)]
-        return ratios is not None and np.allclose(ratios, targets, rtol=1e-4)
+        cases = q2.cases()
+        return all(o.error is None for o in outcomes) and all(
+            predicate(o.value, case.input) for o, case in zip(outcomes, cases))
     return detect
 
 
+def _workers(value):
+    return value["cluster"].get("worker", [])
+
+
 q2 = FunctionExercise(
-    "nb09.q2", "ring_time", "the ring all-reduce time",
+    "nb09.q2", "worker_tf_config", "a worker's TF_CONFIG",
     prompt=(
-        "Write `ring_time(num_devices, num_bytes, gbit_per_s, latency_s)`: the seconds a ring all-reduce of a "
-        "`num_bytes` gradient takes over `num_devices` devices whose links carry `gbit_per_s` **gigabits** per "
-        "second, with `latency_s` seconds per message hop. Each device sends 2(N-1)/N x the bytes (N-1 "
-        "reduce-scatter steps and N-1 all-gather steps, each of bytes/N), and each of the 2(N-1) steps pays "
-        "the latency once."),
+        "`tfcourse launch -np 2` gives every worker process a `TF_CONFIG`: the addresses of the whole cluster "
+        "and which task this process is. Write `worker_tf_config(host, ports, index)` returning that dict for "
+        "worker `index` of a cluster of `len(ports)` workers, all on `host`, worker i listening on `ports[i]`: "
+        "`{\"cluster\": {\"worker\": [\"host:port\", ...]}, \"task\": {\"type\": \"worker\", \"index\": ...}}`. "
+        "The check sets it as `TF_CONFIG` and asks TensorFlow's `TFConfigClusterResolver` what it reads."),
     skeleton='''\
-def ring_time(num_devices, num_bytes, gbit_per_s, latency_s):
-    """Seconds for a ring all-reduce of `num_bytes` over `num_devices`, links of `gbit_per_s` Gbit/s,
-    `latency_s` per message hop."""
+def worker_tf_config(host, ports, index):
+    """The TF_CONFIG dict of worker `index` in a cluster of len(ports) workers on `host`."""
     ...
 ''',
-    solution=RING_SOLUTION,
+    solution=CONFIG_SOLUTION,
     hints=[
-        "Turn the link speed into bytes per second first: a byte is 8 bits, a gigabit 1e9 bits.",
-        "The bandwidth term is `2 * (N - 1) / N * num_bytes / bytes_per_s`; on 1 device it is 0.",
-        "Add the latency once per step: `2 * (N - 1) * latency_s`.",
+        "Two keys: `\"cluster\"` (every task's address, the same dict in every process) and `\"task\"` (who this "
+        "process is, different in each).",
+        "The cluster is `{\"worker\": [f\"{host}:{port}\" for port in ports]}`: one address per worker, each with "
+        "its own port.",
+        "The task is `{\"type\": \"worker\", \"index\": index}`: the index counts from 0 and picks this process's "
+        "address in the worker list.",
     ],
     mistakes=[
-        Mistake("forgot_the_2",
-                "your time is half the ring's: a ring all-reduce has two phases, reduce-scatter then all-gather, "
-                "each N-1 steps: 2(N-1)/N x bytes.",
-                RING_SOLUTION.replace("hops = 2 * (num_devices - 1)", "hops = num_devices - 1"),
-                detect=_ratio_is(lambda n: 0.5)),
-        Mistake("n_instead_of_n_minus_1",
-                "a ring of N devices takes N-1 steps per phase (each device already holds its own part): "
-                "2(N-1)/N, not 2N/N; on 1 device there is nothing to send.",
-                RING_SOLUTION.replace("hops = 2 * (num_devices - 1)", "hops = 2 * num_devices"),
-                detect=_ratio_is(lambda n: n / (n - 1))),
-        Mistake("bits_for_bytes",
-                "your time is 8x too short: the links are given in giga*bits* per second and the gradient in "
-                "bytes. Convert: `bytes_per_s = gbit_per_s * 1e9 / 8`.",
-                RING_SOLUTION.replace("gbit_per_s * 1e9 / 8", "gbit_per_s * 1e9"),
-                detect=_ratio_is(lambda n: 1 / 8)),
-        Mistake("returned_milliseconds",
-                "your answer is 1000x the seconds: return seconds (what the bandwidth in bytes per second gives).",
-                RING_SOLUTION.replace("return hops", "return 1000 * (hops").replace(
-                    "+ hops * latency_s", "+ hops * latency_s)"),
-                detect=_ratio_is(lambda n: 1000.0)),
-        Mistake("latency_left_out",
-                "right without latency, short with it: every one of the 2(N-1) steps is a message that waits "
-                "`latency_s`, so add `2 * (N - 1) * latency_s`.",
-                RING_SOLUTION.replace(" + hops * latency_s", "")),
-        Mistake("latency_once",
-                "the latency is paid on every step of the ring, 2(N-1) of them, not once per all-reduce.",
-                RING_SOLUTION.replace("+ hops * latency_s", "+ latency_s")),
+        Mistake("missing_cluster_key",
+                "TensorFlow finds no cluster: the worker list must sit under the `\"cluster\"` key, "
+                "`{\"cluster\": {\"worker\": [...]}, \"task\": {...}}`.",
+                CONFIG_SOLUTION.replace(
+                    'return {"cluster": {"worker": [f"{host}:{port}" for port in ports]},\n'
+                    '            "task"',
+                    'return {"worker": [f"{host}:{port}" for port in ports],\n            "task"'),
+                detect=_all_resolved(lambda value, case: not value["cluster"])),
+        Mistake("ports_shared",
+                "several workers share one address: each task needs its own port, so list "
+                "`f\"{host}:{port}\"` for every port in `ports`.",
+                CONFIG_SOLUTION.replace('[f"{host}:{port}" for port in ports]',
+                                        '[f"{host}:{ports[0]}" for port in ports]'),
+                detect=_all_resolved(lambda value, case: len(set(_workers(value))) < len(_workers(value)))),
+        Mistake("only_this_worker_listed",
+                "your cluster lists only this worker: every process must get the addresses of all workers "
+                "(the same `\"cluster\"` everywhere), only `\"task\"` differs.",
+                CONFIG_SOLUTION.replace('[f"{host}:{port}" for port in ports]', '[f"{host}:{ports[index]}"]'),
+                detect=_all_resolved(lambda value, case: len(_workers(value)) == 1 < len(case[1]))),
+        Mistake("wrong_task_type",
+                "this process's task type is wrong: these processes are all `\"worker\"` tasks (worker 0 acts "
+                "as the chief), so use `\"type\": \"worker\"`.",
+                CONFIG_SOLUTION.replace('"type": "worker"', '"type": "chief" if index == 0 else "worker"'),
+                detect=lambda outcomes: all(o.error is None for o in outcomes)
+                and any(o.value["task"][0] != "worker" for o in outcomes)),
+        Mistake("task_index_from_one",
+                "the task index counts from 0: worker `index` is `ports[index]`, so use `\"index\": index` "
+                "(not index + 1).",
+                CONFIG_SOLUTION.replace('"index": index', '"index": index + 1')),
+        Mistake("same_task_index_everywhere",
+                "every worker gets the same task index, so they would all claim one address: use "
+                "`\"index\": index`, different in each process.",
+                CONFIG_SOLUTION.replace('"index": index', '"index": 0'),
+                detect=lambda outcomes: all(o.error is None for o in outcomes)
+                and len({o.value["task"][1] for o in outcomes}) == 1),
     ],
-    cases=_ring_cases, compare=_compare_times,
+    cases=_config_cases, run=_resolve, compare=_compare_configs,
 )
 
-# ---------------------------------------------------------------- q3: the talk's efficiency
+# ---------------------------------------------------------------- q3: the global batch
 
 
-def _talk_efficiency_2_gpus():
-    from tfcourse.resnet import scaling
+def _per_replica_batches(global_batch_size):
+    """Distributes one batch of `global_batch_size` examples over the 2 replicas -> examples per replica."""
+    import tensorflow as tf
 
-    return next(row["efficiency"] for row in scaling.talk_table() if row["devices"] == 2)
+    strategy = _strategy()
+    dataset = tf.data.Dataset.range(10 * global_batch_size).batch(global_batch_size)
+    first = next(iter(strategy.experimental_distribute_dataset(dataset)))
+    return [int(part.shape[0]) for part in strategy.experimental_local_results(first)]
 
 
-def _near(value, rtol=2e-3):
-    return lambda outcomes: np.isclose(float(outcomes[0].value), value, rtol=rtol)
+PER_REPLICA_BATCH = 50
+
+
+def _global_batch():
+    return PER_REPLICA_BATCH * _strategy().num_replicas_in_sync
+
+
+def _explain_global_batch(value):
+    sizes = _per_replica_batches(value)
+    devices = _replica_devices()
+    where = f"({' and '.join(devices)})" if len(set(devices)) == len(devices) else \
+        f"(both on {devices[0]}: run the notebook's first cell first for a device each)"
+    return (f"distributing batches of {value} over the {len(sizes)} replicas {where} gives them "
+            f"{sizes} examples: `global_batch_size={value}` in `compute_average_loss`.")
 
 
 q3 = ValueExercise(
-    "nb09.q3", "efficiency_2_gpus", "the talk's parallel efficiency",
+    "nb09.q3", "global_batch_size", "the global batch",
     prompt=(
-        "The talk measured ResNet-50 at 221.4 images/s on one P100 and 442.37 images/s on two in one machine. "
-        "What is the parallel efficiency of the 2-GPU run, as a fraction (0.5 for 50%)? Set "
-        "`efficiency_2_gpus` to the number (compute it in Python)."),
-    skeleton="efficiency_2_gpus = ...\n",
-    solution="efficiency_2_gpus = (442.37 / 221.4) / 2  # speedup / devices\n",
-    hints=["First the speedup: how many times one GPU's images/s did two GPUs reach?",
-           "Efficiency = speedup / number of devices: 1.0 is perfect linear scaling."],
+        "Each of the 2 replicas should compute on 50 examples per step. What batch size goes into "
+        "`dataset.batch(...)` before `strategy.experimental_distribute_dataset` splits it, and into "
+        "`tf.nn.compute_average_loss(..., global_batch_size=...)`? Set `global_batch_size` to the number. "
+        "The check distributes such batches over the 2 replicas and counts what each gets."),
+    skeleton="global_batch_size = ...\n",
+    solution="global_batch_size = 50 * 2  # per-replica batch x replicas\n",
+    hints=["The distributed dataset cuts each batch into one part per replica.",
+           "The global batch is what all replicas together see in one step: per-replica batch x replicas."],
     mistakes=[
-        Mistake("speedup_not_efficiency",
-                "that is the speedup (how many times one GPU's images/s); the efficiency divides it by the "
-                "number of GPUs.",
-                "efficiency_2_gpus = 442.37 / 221.4\n", detect=_near(442.37 / 221.4)),
-        Mistake("percent_not_fraction",
-                "right, but as a percentage: the question asks for a fraction (0.5 for 50%).",
-                "efficiency_2_gpus = 100 * 442.37 / (2 * 221.4)\n", detect=_near(100 * 442.37 / 442.8)),
-        Mistake("inverted_ratio",
-                "you divided the wrong way round: efficiency = measured images/s / (devices x one device's "
-                "images/s), at most 1 for a run slower than linear.",
-                "efficiency_2_gpus = 2 * 221.4 / 442.37\n", detect=_near(442.8 / 442.37, rtol=2e-4)),
+        Mistake("per_replica_batch_as_global",
+                "50 is what one replica gets; the dataset is batched with what all replicas together get, "
+                "and split from there: per-replica batch x replicas.",
+                "global_batch_size = 50\n", detect=lambda o: o[0].value == 50),
+        Mistake("divided_by_replicas",
+                "splitting a batch of 25 over 2 replicas leaves each about 12: the global batch is the "
+                "per-replica batch *times* the replicas.",
+                "global_batch_size = 50 // 2\n", detect=lambda o: o[0].value == 25),
     ],
-    expected=_talk_efficiency_2_gpus,
-    compare=lambda expected, got: compare_values(expected, got, rtol=1e-3, atol=0),
-    explain=lambda value: f"`scaling.talk_table()` gives {value:.4f}: {100 * value:.1f}% on 2 GPUs in one machine; "
-                          "across machines (4 GPUs) the talk reports 92.5%.",
+    expected=_global_batch,
+    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
+    explain=_explain_global_batch,
 )
 
-# ---------------------------------------------------------------- q4: predict the scaling model
+# ---------------------------------------------------------------- q4: predict the staleness
+
+NUM_WORKERS = 4
+NUM_UPDATES = 8
 
 
-def _model_efficiencies():
-    """The model's efficiency on the talk's 4 and 32 GPUs: one ring over all GPUs, no overlap."""
-    from tfcourse.resnet import predict
+def _simulated_staleness(num_workers=NUM_WORKERS, num_updates=NUM_UPDATES):
+    """Equally fast workers, worker k starting at k/num_workers of a step, each reading the weights again
+    as soon as its update landed. The ps counts updates in a tf.Variable as `paramserver.async_update`
+    does: staleness = updates landed between this worker's read and its own landing."""
+    import tensorflow as tf
 
-    rows = predict.predict_talk(predict.TalkAssumptions(), overlap=0.0, topology="ring")
-    by_devices = {row["devices"]: row["efficiency"] for row in rows}
-    return np.array([by_devices[4], by_devices[32]])
+    version = tf.Variable(0, dtype=tf.int64)
+    read_at = {}
+    events = sorted((k / num_workers, k, "read") for k in range(num_workers))
+    staleness = []
+    while len(staleness) < num_updates:
+        time, worker, kind = events.pop(0)
+        if kind == "read":
+            read_at[worker] = int(version.read_value())
+            events.append((time + 1.0, worker, "land"))
+        else:
+            landed = int(version.assign_add(1))
+            staleness.append(landed - 1 - read_at[worker])
+            events.append((time, worker, "read"))
+        events.sort()
+    return staleness
 
 
-def _compare_efficiencies(expected, got):
-    values = np.ravel(np.asarray(got, dtype=object)) if isinstance(got, (list, tuple, np.ndarray)) else None
-    if values is None or len(values) != 2 or not all(isinstance(v, (int, float, np.number)) for v in values):
-        raise AnswerError(f"expected a list of 2 efficiencies like `[0.9, 0.8]`, got {type(got).__name__}")
-    return compare_values(expected, np.asarray(values, np.float64), rtol=0, atol=0.02)
+def _compare_staleness(expected, got):
+    if isinstance(got, np.ndarray):
+        got = got.tolist()
+    if not isinstance(got, (list, tuple)) or not all(isinstance(v, (int, np.integer)) for v in got):
+        raise AnswerError(f"expected a list of {NUM_UPDATES} integers like `[0, 0, ...]`, got "
+                          f"{type(got).__name__}")
+    if len(got) != len(expected):
+        raise AnswerError(f"expected {len(expected)} numbers, one per update, got {len(got)}")
+    return None if list(got) == list(expected) else f"running it gives {list(expected)}, you predicted {list(got)}"
 
 
-def _values(outcomes):
-    return np.ravel(np.asarray(outcomes[0].value, np.float64))
-
-
-def _efficiencies_near(values, atol=0.01):
-    return lambda outcomes: np.allclose(_values(outcomes), values, atol=atol)
-
-
-def _efficiency(num_devices, bytes_per_s, factor=2.0):
-    compute = 64 / 221.4
-    return compute / (compute + factor * (num_devices - 1) / num_devices * RESNET50_GRADIENT_BYTES / bytes_per_s)
+def _predicted(values):
+    return lambda outcomes: list(np.ravel(outcomes[0].value)) == values
 
 
 q4 = ValueExercise(
-    "nb09.q4", "predicted_efficiency", "predict the efficiency at scale",
+    "nb09.q4", "predicted_staleness", "predict the staleness",
     prompt=(
-        "Predict, then let the check run `predict.predict_talk`: with one ring over all GPUs, links of 25 Gbit/s "
-        "between machines, ResNet-50's 102,228,128-byte gradient, and 64 / 221.4 = 0.289 s of compute per step "
-        "(no overlap; the model also adds a little latency, which you may ignore), what parallel efficiency does "
-        "the model give on **4** GPUs and on **32** GPUs? Efficiency = compute / (compute + all-reduce). Set "
-        "`predicted_efficiency` to the two fractions, `[on_4, on_32]` (within 0.02)."),
-    skeleton="predicted_efficiency = ...\n",
-    solution='''\
-compute = 64 / 221.4
-allreduce = {n: 2 * (n - 1) / n * 102_228_128 / (25e9 / 8) for n in (4, 32)}
-predicted_efficiency = [compute / (compute + allreduce[n]) for n in (4, 32)]
-''',
-    hints=["Use q2's formula without the latency: bytes per second is 25e9 / 8.",
-           "2(N-1)/N is 1.5 for 4 GPUs and 1.94 for 32: the time per step hardly grows."],
+        "Predict, then let the check run it: asynchronous training with a parameter server and **4** equally "
+        "fast workers. Worker k starts a quarter of a step after worker k-1; each reads the weights, computes "
+        "its gradient for one step, sends its update, and at once reads the weights again. The *staleness* of "
+        "an update is the number of other workers' updates that landed between its read and its own landing "
+        "(what the notebook's `async_update` counts). Set `predicted_staleness` to the staleness of the first "
+        "8 updates, in the order they land."),
+    skeleton="predicted_staleness = ...\n",
+    solution="predicted_staleness = [0, 1, 2, 3, 3, 3, 3, 3]  # then N - 1 = 3 for every update\n",
+    hints=["The first 4 workers all read the initial weights; count who landed before each of them.",
+           "Once running, between a worker's read and its landing every *other* worker lands exactly once."],
     mistakes=[
-        Mistake("efficiency_falls_like_1_over_n",
-                "a ring's traffic per device is 2(N-1)/N x the gradient, which tends to twice the gradient instead "
-                "of growing with N: the efficiency on 32 GPUs stays close to the one on 4.",
-                "predicted_efficiency = [0.85, 0.85 * 4 / 32]\n",
-                detect=lambda outcomes: _values(outcomes)[1] < 0.5),
-        Mistake("bits_for_bytes",
-                "your all-reduce is 8x too fast: 25 Gbit/s is 25e9 / 8 bytes per second.",
-                "predicted_efficiency = [64 / 221.4 / (64 / 221.4 + 1.5 * 102_228_128 / 25e9),\n"
-                "                        64 / 221.4 / (64 / 221.4 + 1.9375 * 102_228_128 / 25e9)]\n",
-                detect=_efficiencies_near([_efficiency(4, 25e9), _efficiency(32, 25e9)])),
-        Mistake("forgot_the_2",
-                "your all-reduce is half the ring's: 2(N-1)/N x the bytes, two phases (reduce-scatter, all-gather).",
-                "predicted_efficiency = [64 / 221.4 / (64 / 221.4 + 0.75 * 102_228_128 / 3.125e9),\n"
-                "                        64 / 221.4 / (64 / 221.4 + 0.96875 * 102_228_128 / 3.125e9)]\n",
-                detect=_efficiencies_near([_efficiency(4, 3.125e9, 1.0), _efficiency(32, 3.125e9, 1.0)])),
-        Mistake("speedup_not_efficiency",
-                "those look like speedups; the efficiency is speedup / GPUs, a fraction at most 1.",
-                "predicted_efficiency = [4 * 0.85, 32 * 0.81]\n",
-                detect=lambda outcomes: bool(np.all(_values(outcomes) > 1.5))),
-        Mistake("communication_free",
-                "the all-reduce is not free: about 0.05 s per step against 0.29 s of compute at 25 Gbit/s.",
-                "predicted_efficiency = [1.0, 1.0]\n",
-                detect=lambda outcomes: bool(np.all((_values(outcomes) >= 0.99) & (_values(outcomes) <= 1.0)))),
+        Mistake("no_staleness_as_in_sync",
+                "no staleness is synchronous training, where everyone waits for the others; here nobody waits, "
+                "so other workers' updates land while a worker computes.",
+                "predicted_staleness = [0] * 8\n", detect=_predicted([0] * 8)),
+        Mistake("counted_own_update",
+                "between a worker's read and its landing the 3 *other* workers land once each: N - 1 = 3, not "
+                "N (its own update is not stale against itself).",
+                "predicted_staleness = [0, 1, 2, 3, 4, 4, 4, 4]\n", detect=_predicted([0, 1, 2, 3, 4, 4, 4, 4])),
+        Mistake("staleness_restarts_every_round",
+                "the staleness does not start over: after the first round each worker reads weights that the 3 "
+                "others will update before it lands, so it stays at N - 1 = 3.",
+                "predicted_staleness = [0, 1, 2, 3, 0, 1, 2, 3]\n", detect=_predicted([0, 1, 2, 3, 0, 1, 2, 3])),
     ],
-    expected=_model_efficiencies, compare=_compare_efficiencies,
-    explain=lambda values: f"the model gives {100 * values[0]:.1f}% on 4 GPUs and {100 * values[1]:.1f}% on 32: "
-                           "nearly flat, as the talk measured (92.5%, 90.3%).",
+    expected=_simulated_staleness, compare=_compare_staleness,
+    explain=lambda values: f"running the schedule gives {values}; with 2 workers, "
+                           f"{_simulated_staleness(2, 4)}: staleness grows with the number of workers.",
 )
 
 EXERCISES = [q1, q2, q3, q4]
+# The solved section runs after the notebook's first cell (2 logical CPUs): the replicas get a device each.
+SOLVED_SECTION_SAYS = {"nb09.q3": "(/cpu:0 and /cpu:1)"}
