@@ -38,9 +38,9 @@ def measure(role, steps):
 
     from tfcourse import train
     from tfcourse.datasets import read_data_sets
-    from tfcourse.distribute import cluster
+    from tfcourse.distribute import strategies
 
-    strategy, chief = cluster.make_strategy(2 if role == "mirrored" else None)
+    strategy, chief = strategies.make_strategy(2 if role == "mirrored" else None)
     data_sets = read_data_sets()
     config = train.TrainConfig(batch_size=BATCH, optimizer="sgd", learning_rate=LR, lr_schedule="constant",
                                max_steps=10**9, steps_per_call=STEPS_PER_CALL, deterministic=False)
@@ -106,7 +106,7 @@ def launcher_overhead(rounds, job):
 
     job: "pass" (`python -c pass`) or "train" (a 20-step `tfcourse train --fake_data`).
     """
-    from tfcourse.distribute import launch
+    from tfcourse.distribute import tfconfig
 
     scratch = tempfile.mkdtemp(prefix="tfcourse-bench-launch-")
 
@@ -117,10 +117,10 @@ def launcher_overhead(rounds, job):
                 "--optimizer", "sgd", "--steps_per_call", "10", "--no_progress", "--log_dir", os.path.join(scratch, name)]
 
     def by_hand(name):
-        cluster = launch.cluster_spec(2, launch.free_ports(2))
+        cluster = tfconfig.cluster_spec(2, tfconfig.free_ports(2))
         start = time.perf_counter()
         workers = [subprocess.Popen(command(name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    env=dict(os.environ, TF_CONFIG=launch.tf_config(cluster, "worker", index)))
+                                    env=dict(os.environ, TF_CONFIG=tfconfig.tf_config(cluster, "worker", index)))
                    for index in range(2)]
         codes = [w.wait(timeout=200) for w in workers]
         if any(codes):

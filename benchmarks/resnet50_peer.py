@@ -1,7 +1,7 @@
 """tfcourse's ResNet-50 next to keras.applications.ResNet50, same step, same data, one run.
 
 Both networks are trained by the step `tfcourse bench resnet50` runs
-(tfcourse.resnet.train.make_train_step): the same synthetic batches drawn inside the step
+(tfcourse.resnet.train_step.make_train_step): the same synthetic batches drawn inside the step
 (stateless, one seed), the same loss (cross-entropy on float32 logits), the same optimizer
 (SGD, momentum 0.9, learning rate 0.1; loss scaling for float16), in each precision given.
 The peer is `keras.applications.ResNet50(weights=None, classifier_activation=None)` with its
@@ -27,7 +27,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse.resnet import bench, devices, train  # noqa: E402
+from tfcourse import info  # noqa: E402
+from tfcourse.distribute import strategies  # noqa: E402
+from tfcourse.resnet import benchmark, train_step  # noqa: E402
 from tfcourse.resnet import model as resnet_model
 
 MODELS = ("tfcourse", "keras.applications")
@@ -35,9 +37,9 @@ MODELS = ("tfcourse", "keras.applications")
 
 def build(which, precision, image_size, num_classes):
     """The network under `precision`'s Keras policy: logits float32 [B, num_classes]."""
-    with train.dtype_policy(precision):
+    with train_step.dtype_policy(precision):
         if which == "tfcourse":
-            config = bench.BenchConfig(model="resnet50", image_size=image_size, num_classes=num_classes)
+            config = benchmark.BenchConfig(model="resnet50", image_size=image_size, num_classes=num_classes)
             return resnet_model.resnet(config.net_config())
         base = keras.applications.ResNet50(weights=None, input_shape=(image_size, image_size, 3),
                                            classes=num_classes, classifier_activation=None)
@@ -51,7 +53,7 @@ def main():
     parser.add_argument("--steps", type=int, default=3, help="timed steps per round")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"], choices=list(train.PRECISIONS))
+    parser.add_argument("--precisions", nargs="+", default=["float32", "mixed_bfloat16"], choices=list(train_step.PRECISIONS))
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--num-classes", type=int, default=1000)
@@ -67,17 +69,17 @@ def main():
     if args.image_size < 32:
         parser.error(f"--image-size must be >= 32 (keras.applications.ResNet50's smallest), got {args.image_size}")
 
-    strategy, device_kind = devices.make_strategy(1, args.device)
+    strategy, device_kind = strategies.choose_strategy(1, args.device)
     runs = {}
     for precision in args.precisions:
         for which in MODELS:
             with strategy.scope():
                 model = build(which, precision, args.image_size, args.num_classes)
-                optimizer = train.make_optimizer(precision)
-            step = train.make_train_step(model, optimizer, strategy, args.batch_size, xla=args.xla,
+                optimizer = train_step.resnet_optimizer(precision)
+            step = train_step.make_train_step(model, optimizer, strategy, args.batch_size, xla=args.xla,
                                          synthetic=(args.batch_size, args.image_size, args.num_classes, args.seed))
             start = time.perf_counter()
-            bench.time_steps(step, args.warmup)
+            benchmark.time_steps(step, args.warmup)
             runs[(which, precision)] = {"step": step, "parameters": resnet_model.trainable_parameter_count(model),
                                         "warmup_s": time.perf_counter() - start, "rates": []}
             print(f"built and warmed up {which} {precision}: {runs[(which, precision)]['parameters']:,} parameters, "
@@ -86,11 +88,11 @@ def main():
     load_before = os.getloadavg()
     for _ in range(args.rounds):
         for run in runs.values():
-            seconds = sum(bench.time_steps(run["step"], args.steps))  # each step ends on a host read
+            seconds = sum(benchmark.time_steps(run["step"], args.steps))  # each step ends on a host read
             run["rates"].append(args.batch_size * args.steps / seconds)
     load_after = os.getloadavg()
 
-    hardware = devices.hardware()
+    hardware = info.hardware()
     print(f"\nResNet-50 training, synthetic {args.image_size}x{args.image_size} batches of {args.batch_size}, "
           f"{device_kind}, XLA {'on' if args.xla else 'off'}, {args.steps} steps x {args.rounds} interleaved rounds, "
           f"statistic: best round; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
@@ -107,7 +109,7 @@ def main():
         report = {"batch_size": args.batch_size, "image_size": args.image_size, "steps": args.steps,
                   "rounds": args.rounds, "xla": args.xla, "device": device_kind, "statistic": "best round",
                   "load_before": load_before, "load_after": load_after, "hardware": hardware,
-                  "versions": devices.versions(),
+                  "versions": info.versions(),
                   "runs": [{"model": which, "precision": precision, "parameters": run["parameters"],
                             "images_per_sec": run["rates"], "best": max(run["rates"])}
                            for (which, precision), run in runs.items()]}

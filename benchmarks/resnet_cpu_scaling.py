@@ -22,7 +22,7 @@ import argparse
 import os
 import tempfile
 
-from tfcourse.resnet import allreduce, bench, predict, report, scaling
+from tfcourse.resnet import allreduce, benchmark, predict, report, scaling
 from tfcourse.resnet import model as resnet_model
 from tfcourse.resnet.results import append_result, read_results
 
@@ -39,8 +39,8 @@ def main():
     out_dir = args.out_dir or tempfile.mkdtemp(prefix="resnet_cpu_scaling_")
     os.makedirs(out_dir, exist_ok=True)
     results_path = os.path.join(out_dir, "results.jsonl")
-    config = bench.BenchConfig(model="small", batch_size=args.batch_size, steps=args.steps, warmup=args.warmup)
-    bench.run_cpu_layouts(config, args.repeats, output=results_path, printer=lambda line: print(line, flush=True))
+    config = benchmark.BenchConfig(model="small", batch_size=args.batch_size, steps=args.steps, warmup=args.warmup)
+    benchmark.run_cpu_layouts(config, args.repeats, output=results_path, printer=lambda line: print(line, flush=True))
     rows = scaling.scaling_table(read_results(results_path))
     print()
     print(scaling.format_table(rows, title=f"small ResNet, CPU ({os.cpu_count()} cores), "
@@ -48,7 +48,7 @@ def main():
     chart = report.plot_scaling(rows, os.path.join(out_dir, "scaling.png"), title="small ResNet on this CPU")
 
     runs = read_results(results_path)
-    for name, (replicas, processes) in bench.CPU_LAYOUTS.items():
+    for name, (replicas, processes) in benchmark.CPU_LAYOUTS.items():
         rates = [r["images_per_sec"] for r in runs if (r["replicas"], r["workers"]) == (replicas * processes, processes)]
         print(f"{name}: rounds {', '.join(f'{rate:.1f}' for rate in rates)} images/s, "
               f"fastest / slowest {max(rates) / min(rates):.2f}x")

@@ -2,9 +2,9 @@
 
 The small ResNet (`tfcourse bench resnet50 --small`'s network, `tfcourse.resnet.model.SMALL`:
 two stages of one bottleneck, 16/32 wide) is built twice per seed, under the float32 and the
-mixed_bfloat16 Keras policy exactly as `--precision` does it (`tfcourse.resnet.train.dtype_policy`:
+mixed_bfloat16 Keras policy exactly as `--precision` does it (`tfcourse.resnet.train_step.dtype_policy`:
 variables float32, layers compute in bfloat16, logits float32), the second given the first's
-initial weights. Both are trained by the benchmark's own step (`train.make_train_step`, SGD
+initial weights. Both are trained by the benchmark's own step (`train_step.make_train_step`, SGD
 momentum 0.9, batch 64, as tests/test_resnet_data.py trains it on MNIST) on the same MNIST
 batches and scored on the whole MNIST test split (10,000 digits) in the precision they trained
 in. Two changes from that test: the learning rate decays from 0.05 to 0 on a cosine over the
@@ -35,8 +35,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from tfcourse import info  # noqa: E402
 from tfcourse.datasets import read_data_sets  # noqa: E402
-from tfcourse.resnet import data, devices, train  # noqa: E402
+from tfcourse.resnet import inputs, train_step  # noqa: E402
 from tfcourse.resnet import model as resnet_model
 
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -72,11 +73,11 @@ def build_run(precision, initial_weights, batch_size, learning_rate, image_size)
     learning_rate: a float or a keras LearningRateSchedule (SGD takes either).
     """
     strategy = tf.distribute.get_strategy()
-    with train.dtype_policy(precision):
+    with train_step.dtype_policy(precision):
         model = resnet_model.small_resnet(image_size=image_size)
     model.set_weights(initial_weights)
-    optimizer = train.make_optimizer(precision, learning_rate=learning_rate)
-    step = train.make_train_step(model, optimizer, strategy, batch_size)
+    optimizer = train_step.resnet_optimizer(precision, learning_rate=learning_rate)
+    step = train_step.make_train_step(model, optimizer, strategy, batch_size)
     return {"precision": precision, "model": model, "optimizer": optimizer, "step": step,
             "compute_dtype": model.get_layer("stem_conv").compute_dtype, "rates": [], "steps_credited": 0}
 
@@ -100,7 +101,7 @@ def train_seed(data_sets, seed, args):
     runs = [build_run(p, initial, args.batch_size,
                       keras.optimizers.schedules.CosineDecay(args.learning_rate, args.steps), args.image_size)
             for p in PRECISIONS]
-    iterator = iter(data.mnist_dataset(data_sets.train, args.batch_size, args.image_size, seed=seed))
+    iterator = iter(inputs.mnist_dataset(data_sets.train, args.batch_size, args.image_size, seed=seed))
     rounds = -(-args.steps // args.round_steps)
     for index in range(rounds):
         count = min(args.round_steps, args.steps - index * args.round_steps)
@@ -116,14 +117,14 @@ def train_seed(data_sets, seed, args):
     count = min(args.eval_examples, test.num_examples)
     eval_batches = tf.data.Dataset.from_tensor_slices(
         (test.images[:count], test.labels[:count].astype("int32"))).batch(500)
-    eval_batches = eval_batches.map(lambda x, y: (data.mnist_to_rgb(x, args.image_size), y))
+    eval_batches = eval_batches.map(lambda x, y: (inputs.mnist_to_rgb(x, args.image_size), y))
     rows = []
     for run in runs:
         rows.append({"precision": run["precision"], "seed": seed, "compute_dtype": run["compute_dtype"],
                      "conv_op_dtypes": run["conv_op_dtypes"],
                      "steps_run": int(run["optimizer"].iterations.numpy()), "steps_credited": run["steps_credited"],
                      "images_per_s_rounds": run["rates"], "images_per_s": max(run["rates"]),
-                     "test_precision": train.evaluate_accuracy(run["model"], eval_batches),
+                     "test_precision": train_step.evaluate_accuracy(run["model"], eval_batches),
                      "test_examples": count, "last_loss": run["last_loss"]})
     return rows
 
@@ -147,7 +148,7 @@ def main():
     if args.learning_rate <= 0 or args.image_size < 8:
         parser.error("--learning_rate must be > 0 and --image_size >= 8")
     units = cpu_bf16_units()
-    print(f"CPU: {devices.hardware()['cpu']}; bfloat16 units: {', '.join(units) or 'none'}", flush=True)
+    print(f"CPU: {info.hardware()['cpu']}; bfloat16 units: {', '.join(units) or 'none'}", flush=True)
     data_sets = read_data_sets()
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -170,7 +171,7 @@ def main():
               f"test precision {bf16['test_precision'] - fp32['test_precision']:+.4f}")
     if args.json:
         report = {"args": vars(args), "statistic": "best round after round 0", "cpu_bf16_units": units,
-                  "hardware": devices.hardware(), "versions": devices.versions(),
+                  "hardware": info.hardware(), "versions": info.versions(),
                   "load_before": load_before, "load_after": load_after, "rows": rows}
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

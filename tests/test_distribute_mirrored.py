@@ -10,13 +10,13 @@ import pytest
 SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
-    from tfcourse.distribute import cluster
+    from tfcourse.distribute import strategies
     from tfcourse.datasets import read_data_sets
     from tfcourse import mnist, train
     replicas, log_dir, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     config = train.TrainConfig(batch_size=64, optimizer="sgd", learning_rate=0.1, max_steps=20,
                                steps_per_call=10, log_dir=log_dir, write_summaries=False)
-    strategy, chief = cluster.make_strategy(replicas)
+    strategy, chief = strategies.make_strategy(replicas)
     result = train.train(read_data_sets(fake_data=True), config, strategy=strategy, chief=chief,
                          progress=False, verbose=False)
     if chief:

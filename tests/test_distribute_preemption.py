@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from tfcourse import checkpoints
-from tfcourse.distribute import launch
+from tfcourse.distribute import protocol, tfconfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_STEPS = 300
@@ -31,7 +31,7 @@ def _command(log_dir):
 
 def _start_workers(log_dir, scratch, attempt):
     """Two workers of one cluster; worker 0 is the chief. Their scratch files go to `scratch`."""
-    cluster = launch.cluster_spec(2, launch.free_ports(2))
+    cluster = tfconfig.cluster_spec(2, tfconfig.free_ports(2))
     workers = []
     for index in range(2):
         env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
@@ -82,7 +82,7 @@ def test_sigterm_to_one_worker_saves_everywhere_exits_42_and_the_relaunch_ends_o
     results = _finish(workers)
     steps = set()
     for code, out, err in results:
-        assert code == launch.PREEMPTED_EXIT_CODE, err[-3000:]
+        assert code == protocol.PREEMPTED_EXIT_CODE, err[-3000:]
         match = re.search(r"preempted: every worker saved at step (\d+); exiting with code 42", out)
         assert match, out[-2000:]
         assert "Instructions for updating" not in err  # TensorFlow's note about its own internals is hushed

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from tfcourse.distribute import launch as launcher
+from tfcourse.distribute import processes as launcher
+from tfcourse.distribute import tfconfig
 from tfcourse.errors import CourseError
 
 
@@ -119,11 +120,11 @@ def test_port_in_use_is_a_clear_error_and_free_ports_are_distinct():
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(CourseError, match=f"port {port} on 127.0.0.1 is already in use"):
-            launcher.launch(["true"], 2, ports=[port, launcher.free_ports(1)[0]], out=io.StringIO())
+            launcher.launch(["true"], 2, ports=[port, tfconfig.free_ports(1)[0]], out=io.StringIO())
         cli = subprocess.run([sys.executable, "-m", "tfcourse", "launch", "-np", "1", "--ports", str(port),
                               "--", "true"], capture_output=True, text=True)
     assert cli.returncode == 2 and "already in use" in cli.stderr and "Traceback" not in cli.stderr
-    ports = launcher.free_ports(8)
+    ports = tfconfig.free_ports(8)
     assert len(set(ports)) == 8
 
 
@@ -147,3 +148,23 @@ def test_cli_streams_worker_output_and_returns_chief_status():
                          capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0, cli.stderr
     assert "[worker 0] local 0 node 0" in cli.stdout and "[worker 1] local 0 node 1" in cli.stdout
+
+
+def test_run_local_workers_returns_each_workers_own_output_in_index_order():
+    outputs = launcher.run_local_workers(["-c", textwrap.dedent("""
+        import json, os, sys
+        index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+        print("out", index, os.environ["EXTRA"])
+        print("err", index, file=sys.stderr)
+        """)], 3, timeout_s=60, extra_env={"EXTRA": "seen"})
+    assert outputs == [f"out {i} seen\nerr {i}\n" for i in range(3)]
+
+
+def test_run_local_workers_raises_naming_the_failed_worker_and_its_output():
+    with pytest.raises(CourseError, match=r"(?s)worker 1 exited with code 5.*\[worker 1\] boom"):
+        launcher.run_local_workers(["-c", textwrap.dedent("""
+            import json, os, sys
+            if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
+                print("boom", flush=True)
+                sys.exit(5)
+            """)], 2, timeout_s=60)

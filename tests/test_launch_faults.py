@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tfcourse.distribute import launch as launcher
+from tfcourse.distribute import processes as launcher
 
 TRAIN_FLAGS = ["--fake_data", "--optimizer", "sgd", "--learning_rate", "0.002", "--max_steps", "300",
                "--steps_per_call", "10", "--checkpoint_every", "50", "--no_progress", "--run_name", "r"]

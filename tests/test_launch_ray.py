@@ -16,6 +16,7 @@ import textwrap
 import pytest
 
 from tfcourse import cli
+from tfcourse.commands import launch as launch_command
 from tfcourse.distribute import raybackend
 from tfcourse.errors import CourseError
 
@@ -52,13 +53,13 @@ def test_require_ray_names_the_extra(monkeypatch):
     (["python3", "-m", "tfcourse", "train", "--fake_data"], ["--fake_data"]),
 ])
 def test_trainer_argv_takes_the_flags_after_train(command, flags):
-    assert raybackend.trainer_argv(command) == flags
+    assert launch_command.trainer_argv(command) == flags
 
 
 @pytest.mark.parametrize("command", [["python", "job.py"], ["tfcourse", "bench"], ["tfcourse"]])
 def test_other_commands_are_refused(command):
     with pytest.raises(CourseError, match="expected '-- tfcourse train"):
-        raybackend.trainer_argv(command)
+        launch_command.trainer_argv(command)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -4,13 +4,14 @@ import json
 
 import pytest
 
-from tfcourse.resnet import allreduce, localcluster
+from tfcourse.distribute import tfconfig
+from tfcourse.resnet import allreduce
 
 
 def test_tf_config_and_free_ports():
-    ports = localcluster.free_ports(3)
+    ports = tfconfig.free_ports(3)
     assert len(set(ports)) == 3
-    config = json.loads(localcluster.tf_config(ports, 1))
+    config = json.loads(tfconfig.tf_config(tfconfig.cluster_spec(3, ports), "worker", 1))
     assert config["cluster"]["worker"][2] == f"127.0.0.1:{ports[2]}"
     assert config["task"] == {"type": "worker", "index": 1}
 

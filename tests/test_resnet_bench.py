@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tfcourse.errors import CourseError
-from tfcourse.resnet import bench
+from tfcourse.resnet import benchmark
 
 FIELDS = ("images_per_sec", "images_per_sec_per_replica", "step_time_mean_s", "step_time_std_s",
           "timed_steps", "warmup_steps", "replicas", "workers", "global_batch_size", "batch_size_per_replica",
@@ -44,7 +44,7 @@ def _check_result(result, replicas, workers, batch, steps, warmup, elapsed, xla=
 
 
 def test_summarize_on_known_step_times():
-    stats = bench.summarize([0.1, 0.1, 0.2], global_batch_size=64, num_replicas=2)
+    stats = benchmark.summarize([0.1, 0.1, 0.2], global_batch_size=64, num_replicas=2)
     assert stats["images_per_sec"] == pytest.approx(64 * 3 / 0.4)
     assert stats["images_per_sec_per_replica"] == pytest.approx(64 * 3 / 0.4 / 2)
     assert stats["step_time_mean_s"] == pytest.approx(0.4 / 3)
@@ -66,7 +66,7 @@ class _SlowRead:
 def test_time_steps_times_each_step_up_to_its_host_read():
     durations = [0.05, 0.2, 0.0, 0.1]
     calls = iter(durations)
-    seconds = bench.time_steps(lambda: _SlowRead(next(calls)), 4)
+    seconds = benchmark.time_steps(lambda: _SlowRead(next(calls)), 4)
     # Each timing covers its own step's host read (the sleep inside float()): never less than it,
     # and in the same order, so an unread or shifted timing fails.
     assert len(seconds) == 4
@@ -76,16 +76,16 @@ def test_time_steps_times_each_step_up_to_its_host_read():
 
 def test_in_process_benchmark_with_xla_and_bfloat16(tmp_path):
     start = time.perf_counter()
-    result = bench.run_benchmark(model="small", batch_size=8, image_size=16, steps=3, warmup=2,
+    result = benchmark.run_benchmark(model="small", batch_size=8, image_size=16, steps=3, warmup=2,
                                  precision="mixed_bfloat16", xla=True, progress=False)
     _check_result(result, replicas=1, workers=1, batch=8, steps=3, warmup=2, elapsed=time.perf_counter() - start,
                   xla=True)
     assert result["precision"] == "mixed_bfloat16"
     assert result["strategy"] == "OneDeviceStrategy"
     path = tmp_path / "results.jsonl"
-    bench.append_result(path, result)
-    bench.append_result(path, result)
-    assert len(bench.read_results(path)) == 2
+    benchmark.append_result(path, result)
+    benchmark.append_result(path, result)
+    assert len(benchmark.read_results(path)) == 2
 
 
 def test_cli_two_cpu_replicas_appends_a_json_line(tmp_path):
@@ -130,28 +130,28 @@ def test_cli_misuse_exits_2_with_one_line(args, expected):
 
 def test_bad_config_and_results_file(tmp_path):
     with pytest.raises(CourseError, match="warmup"):
-        bench.BenchConfig(model="small", warmup=-1)
+        benchmark.BenchConfig(model="small", warmup=-1)
     with pytest.raises(CourseError, match="model"):
-        bench.BenchConfig(model="vgg16")
+        benchmark.BenchConfig(model="vgg16")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"images_per_sec": 1}\nnot json\n')
     with pytest.raises(CourseError, match="bad.jsonl:2"):
-        bench.read_results(bad)
+        benchmark.read_results(bad)
 
 
 def test_run_fresh_process_splits_the_cpu_a_started_tensorflow_cannot():
     # This pytest process may already hold TensorFlow with one CPU device; a fresh one splits it.
-    config = bench.BenchConfig(model="small", image_size=16, batch_size=8, replicas=2, steps=2, warmup=1,
+    config = benchmark.BenchConfig(model="small", image_size=16, batch_size=8, replicas=2, steps=2, warmup=1,
                                device="cpu")
     start = time.perf_counter()
-    result = bench.run_fresh_process(config)
+    result = benchmark.run_fresh_process(config)
     _check_result(result, replicas=2, workers=1, batch=8, steps=2, warmup=1, elapsed=time.perf_counter() - start)
     assert result["strategy"] == "MirroredStrategy" and result["device"] == "CPU"
 
 
 def test_run_cpu_layouts_checks_repeats():
-    config = bench.BenchConfig(model="small", steps=1, warmup=0)
+    config = benchmark.BenchConfig(model="small", steps=1, warmup=0)
     for repeats in (0, 1.5, True):
         with pytest.raises(CourseError, match="repeats"):
-            bench.run_cpu_layouts(config, repeats)
-    assert list(bench.CPU_LAYOUTS.values()) == [(1, 1), (2, 1), (1, 2)]
+            benchmark.run_cpu_layouts(config, repeats)
+    assert list(benchmark.CPU_LAYOUTS.values()) == [(1, 1), (2, 1), (1, 2)]

@@ -55,9 +55,9 @@ def test_small_variant_shapes_and_forward_pass():
 
 
 def test_mixed_policy_keeps_float32_logits():
-    from tfcourse.resnet import train
+    from tfcourse.resnet import train_step
 
-    with train.dtype_policy("mixed_bfloat16"):
+    with train_step.dtype_policy("mixed_bfloat16"):
         net = resnet_model.small_resnet(image_size=16)
     assert keras.config.dtype_policy().name == "float32"  # restored afterwards
     assert net.get_layer("stage1_block1_1_conv").compute_dtype == "bfloat16"

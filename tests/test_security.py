@@ -15,7 +15,8 @@ import textwrap
 import pytest
 from conftest import REPO
 
-from tfcourse.distribute import launch as launcher
+from tfcourse.distribute import processes as launcher
+from tfcourse.distribute import tfconfig
 
 # Every Python file that ships or that students run: the package, examples, benchmarks.
 SOURCES = sorted(p for folder in ("tfcourse", "examples", "benchmarks") for p in (REPO / folder).rglob("*.py"))
@@ -153,7 +154,7 @@ def test_launched_workers_name_localhost_but_tensorflow_listens_on_every_interfa
 
 @pytest.mark.parametrize("chief_task", [False, True])
 def test_launcher_cluster_addresses_are_localhost(chief_task):
-    ports = launcher.free_ports(3)
-    cluster = launcher.cluster_spec(3, ports, chief_task)
+    ports = tfconfig.free_ports(3)
+    cluster = tfconfig.cluster_spec(3, ports, chief_task)
     addresses = [a for task in cluster.values() for a in task]
     assert addresses == [f"127.0.0.1:{p}" for p in ports]

@@ -2,7 +2,6 @@
 
 import os
 import platform
-import sys
 
 from tfcourse.datasets import locate
 from tfcourse.datasets.idx import read_bytes, sha256_of
@@ -33,23 +32,19 @@ def environment_report(train_dir=None, relative=False):
     With `relative`, paths are written as `settings.shown` writes them (notebooks: their stored
     outputs must not name the machine that ran them); `tfcourse info` keeps them absolute.
     """
-    import keras
-    import numpy as np
     import tensorflow as tf
 
-    from tfcourse import __version__
-
-    devices = tf.config.list_physical_devices()
-    gpus = [d.name for d in devices if d.device_type == "GPU"]
+    record = versions()
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     lines = [
-        f"tfcourse    {__version__}",
-        f"python      {sys.version.split()[0]} ({platform.platform()})",
-        f"tensorflow  {tf.__version__}",
-        f"keras       {keras.__version__}",
-        f"numpy       {np.__version__}",
+        f"tfcourse    {record['tfcourse']}",
+        f"python      {record['python']} ({platform.platform()})",
+        f"tensorflow  {record['tensorflow']}",
+        f"keras       {record['keras']}",
+        f"numpy       {record['numpy']}",
         f"cpus        {os.cpu_count()} logical",
         f"gpus        {', '.join(gpus) if gpus else 'none visible'}",
-        f"cuda build  {tf.test.is_built_with_cuda()}",
+        f"cuda build  {record['cuda_build']}",
         f"xla         {'available' if _xla_available() else 'NOT available'}",
     ]
     from tfcourse import settings
@@ -74,3 +69,45 @@ def _xla_available():
         return float(tf.function(lambda x: x * 2.0, jit_compile=True)(tf.constant(1.0))) == 2.0
     except Exception:  # any compiler failure means "not available" for the report
         return False
+
+
+def versions():
+    """The versions a result or a bug report depends on: {"tfcourse", "tensorflow", "keras",
+    "numpy", "python", "cuda_build"}."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tfcourse import __version__
+
+    return {"tfcourse": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "python": platform.python_version(),
+            "cuda_build": tf.test.is_built_with_cuda()}
+
+
+def hardware():
+    """What a result ran on: {"host", "platform", "cpu" (model), "cpu_count", "gpus" (models)}."""
+    import tensorflow as tf
+
+    gpus = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        gpus.append(details.get("device_name", gpu.name))
+    return {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "gpus": gpus,
+    }
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from tfcourse import checkpoints, mnist, optimizers, run_lock, settings, summaries, train_input, train_safety, xla
 from tfcourse import progress as progress_bar
+from tfcourse.distribute import protocol
 from tfcourse.errors import CourseError
 from tfcourse.train_config import TrainConfig
 
@@ -176,7 +177,7 @@ def _next_stop(step, total, config):
 
 def _resuming(config):
     """--resume, or a job the launcher relaunched (TFCOURSE_ATTEMPT >= 1): that one must not start over."""
-    return config.resume or int(os.environ.get("TFCOURSE_ATTEMPT", "0") or 0) > 0
+    return config.resume or protocol.launch_attempt() > 0
 
 
 def _lock_and_clean(run_dir, ckpt_dir, resume, say):

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.util import deprecation
 
-from tfcourse.distribute.launch import PREEMPTED_EXIT_CODE
+from tfcourse.distribute.protocol import PREEMPTED_EXIT_CODE
 from tfcourse.errors import CourseError
 
 

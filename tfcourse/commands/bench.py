@@ -11,6 +11,8 @@ import json
 import sys
 
 from tfcourse.commands.args import non_negative_int, positive_float, positive_int, seed
+from tfcourse.distribute.devices import DEVICES
+from tfcourse.distribute.strategies import STRATEGIES
 
 HELP = "ResNet-50 images/sec benchmark, all-reduce bandwidth, scaling tables and charts"
 
@@ -31,9 +33,9 @@ def configure(parser):
                         help="replicas in this process: GPUs, or logical CPU devices")
     resnet.add_argument("--workers", type=positive_int, default=1,
                         help="start this many local worker processes (MultiWorkerMirroredStrategy, TF_CONFIG)")
-    resnet.add_argument("--strategy", choices=("auto", "one-device", "mirrored", "multiworker"), default="auto",
+    resnet.add_argument("--strategy", choices=STRATEGIES, default="auto",
                         help="multiworker: join the cluster in TF_CONFIG (set by `tfcourse launch`)")
-    resnet.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    resnet.add_argument("--device", choices=DEVICES, default="auto")
     resnet.add_argument("--steps", type=positive_int, default=50, help="timed steps")
     resnet.add_argument("--warmup", type=non_negative_int, default=5, help="untimed steps first (compile, autotune)")
     resnet.add_argument("--image-size", type=positive_int, default=None)
@@ -66,23 +68,23 @@ def run(args):
 
 
 def _resnet50(args):
-    from tfcourse.resnet import bench
+    from tfcourse.resnet import benchmark
 
-    config = bench.BenchConfig(
+    config = benchmark.BenchConfig(
         model="small" if args.small else "resnet50",
         batch_size=args.batch_size or (32 if args.small else 64),
         precision=args.precision, xla=args.xla, replicas=args.replicas, steps=args.steps,
         warmup=args.warmup, device=args.device, strategy=args.strategy, image_size=args.image_size,
         num_classes=args.num_classes, seed=args.seed)
     if args.workers > 1:
-        result = bench.run_local_workers(config, args.workers, progress=not args.no_progress)
+        result = benchmark.run_local_workers(config, args.workers, progress=not args.no_progress)
     else:
-        result = bench.run_benchmark(config, progress=not args.no_progress)
+        result = benchmark.run_benchmark(config, progress=not args.no_progress)
     if result["worker_index"] != 0:
         return 0  # the chief reports and records for the whole cluster
     if args.output:
-        bench.append_result(args.output, result)
-    print(bench.summary_line(result))
+        benchmark.append_result(args.output, result)
+    print(benchmark.summary_line(result))
     return 0
 
 

@@ -14,11 +14,11 @@ from tfcourse.commands.args import (
 HELP = "start N workers with their TF_CONFIG on 127.0.0.1 (or emit a Slurm/Kubernetes job)"
 
 EPILOG = """examples:
-  tfcourse launch -np 2 -- tfcourse train --max_steps 200 --train_dir /tmp/mw
-  tfcourse launch -np 2 --restarts 3 --timeout 600 -- tfcourse train --train_dir /tmp/mw
-  tfcourse launch --emit slurm -np 8 -npernode 4 --gpus 1 -- tfcourse train --train_dir /shared/run1
+  tfcourse launch -np 2 -- tfcourse train --max_steps 200 --log_dir /tmp/mw
+  tfcourse launch -np 2 --restarts 3 --timeout 600 -- tfcourse train --log_dir /tmp/mw
+  tfcourse launch --emit slurm -np 8 -npernode 4 --gpus 1 -- tfcourse train --log_dir /shared/run1
   tfcourse launch --backend ray --address ray://head:10001 -np 4 -- tfcourse train --log_dir /shared/mw
-  tfcourse launch --emit k8s -np 4 --image me/tfcourse:1 --pvc runs -- tfcourse train --train_dir /train
+  tfcourse launch --emit k8s -np 4 --image me/tfcourse:1 --pvc runs -- tfcourse train --log_dir /train
 """
 
 
@@ -66,15 +66,39 @@ def _command(args):
 def _from_slurm(args, command):
     import os
 
-    from tfcourse.distribute import jobfiles, launch
+    from tfcourse.distribute import jobfiles, processes
 
     env = dict(os.environ)
     env["TF_CONFIG"] = jobfiles.slurm_tf_config(args.gpus, args.port_base, env)
-    argv = launch.worker_command(command)
+    argv = processes.worker_command(command)
     os.execvpe(argv[0], argv, env)
 
 
+def trainer_argv(command):
+    """The flags after `train` in `tfcourse train ...` (or `python -m tfcourse train ...`).
+
+    Ray workers run the tfcourse trainer itself, so the command must be that trainer.
+    """
+    import os
+
+    from tfcourse.errors import CourseError
+
+    words = list(command)
+    if words[:1] == ["tfcourse"]:
+        rest = words[1:]
+    elif len(words) >= 3 and os.path.basename(words[0]).startswith("python") and words[1:3] == ["-m", "tfcourse"]:
+        rest = words[3:]
+    else:
+        rest = None
+    if not rest or rest[0] != "train":
+        raise CourseError(f"--backend ray runs the tfcourse trainer in every Ray worker; expected "
+                          f"'-- tfcourse train [FLAGS]', got {' '.join(words)!r}")
+    return rest[1:]
+
+
 def _run_on_ray(args, command):
+    from tfcourse import cli
+    from tfcourse.commands import train
     from tfcourse.distribute import raybackend
     from tfcourse.errors import CourseError
 
@@ -83,7 +107,11 @@ def _run_on_ray(args, command):
     local_only = [flag for flag, was_given in given.items() if was_given]
     if local_only:
         raise CourseError(f"{', '.join(local_only)}: only for --backend local (Ray places and starts the workers)")
-    return raybackend.launch_on_ray(command, args.num_workers, args.address, args.restarts, args.gpus)
+    # Parsed here, so a flag mistake answers at once (exit 2), before the seconds Ray takes to start.
+    train_args = cli.build_parser("train").parse_args(["train", *trainer_argv(command)])
+    # Ray forwards worker output line by line; a carriage-return progress bar would flood it.
+    train_args.no_progress = True
+    return raybackend.launch_on_ray(train.run, train_args, args.num_workers, args.address, args.restarts, args.gpus)
 
 
 def run(args):
@@ -118,7 +146,7 @@ def run(args):
         return _run_on_ray(args, command)
     if args.address:
         raise CourseError("--address is for --backend ray")
-    from tfcourse.distribute.launch import launch
+    from tfcourse.distribute.processes import launch
 
     result = launch(command, args.num_workers, args.npernode, args.restarts, args.timeout, args.chief,
                     args.ports, grace=args.grace)

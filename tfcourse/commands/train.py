@@ -89,10 +89,10 @@ def run(args):
         run_name=args.run_name, resume=args.resume, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints)
     config.validate()
-    from tfcourse.distribute import cluster
+    from tfcourse.distribute import strategies
 
     # Before any TensorFlow op: logical CPUs and the multi-worker runtime are set up first.
-    strategy, chief = cluster.make_strategy(args.replicas)
+    strategy, chief = strategies.make_strategy(args.replicas)
     data_sets = read_data_sets(args.input_data_dir, fake_data=args.fake_data, seed=args.seed)
     if config.batch_size > data_sets.train.num_examples:
         raise CourseError(f"batch_size {config.batch_size} is larger than the training split "

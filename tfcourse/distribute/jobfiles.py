@@ -43,7 +43,7 @@ def slurm_script(command, num_workers, npernode=None, gpus=0, port_base=8888, ti
       command: argv list of what every task runs (e.g. ["tfcourse", "train", ...]).
       gpus: GPUs per task; 0 for CPU nodes.
       restarts: >0 adds --requeue so Slurm may requeue a preempted job (it resumes from the
-        checkpoint in the shared train_dir).
+        checkpoint in the shared --log_dir).
     Returns:
       the script text.
     """
@@ -151,7 +151,7 @@ def tfjob_manifest(command, num_workers, gpus=0, image="tfcourse:latest", name="
       gpus: GPUs per pod (nvidia.com/gpu limit); 0 for CPU pods.
       restarts: the job's backoffLimit (pods restart OnFailure and resume from the checkpoint).
       pvc: name of a PersistentVolumeClaim mounted at /train so all pods and restarts share
-        checkpoints (point --train_dir there).
+        checkpoints (point the trainer's --log_dir there).
     Returns:
       the YAML text.
     """

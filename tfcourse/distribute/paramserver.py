@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from tfcourse import mnist, settings, train_input
-from tfcourse.distribute.launch import HOST, free_ports
+from tfcourse.distribute.tfconfig import HOST, free_ports
 from tfcourse.errors import CourseError, check_positive_int
 
 # In-process servers cannot be stopped; keeping references stops them being garbage
@@ -219,13 +219,13 @@ def train_sync(data_sets, replicas=2, batch_size=100, learning_rate=0.1, max_ste
     import tempfile
 
     from tfcourse import settings, train
-    from tfcourse.distribute import cluster
+    from tfcourse.distribute import strategies
 
     config = train.TrainConfig(hidden1=hidden1, hidden2=hidden2, batch_size=batch_size, optimizer="sgd",
                                learning_rate=learning_rate, lr_schedule="constant", max_steps=max_steps,
                                steps_per_call=steps_per_call, seed=seed, write_summaries=False,
                                log_dir=log_dir or tempfile.mkdtemp(prefix="sync-", dir=settings.runs_dir()))
-    strategy, chief = cluster.make_strategy(replicas)
+    strategy, chief = strategies.make_strategy(replicas)
     return train.train(data_sets, config, strategy=strategy, chief=chief, progress=False, verbose=False)
 
 

@@ -3,9 +3,11 @@
 For users who outgrow one machine, Ray already does what the local launcher does by hand:
 it finds the machines, starts one worker per `-np`, and Ray Train's TensorflowTrainer
 writes every worker's TF_CONFIG ({"cluster": {"worker": [...]}, "task": {"type": "worker",
-"index": rank}}). Each Ray worker then runs `tfcourse train` in-process, parsed by the train
-subcommand's own parser, so every flag means what it means locally; cluster.make_strategy
-sees TF_CONFIG and builds MultiWorkerMirroredStrategy, worker 0 is the chief.
+"index": rank}}). Each Ray worker then calls the module-level `worker(config)` it was given
+(for `tfcourse launch --backend ray -- tfcourse train ...`, the trainer with the flags the
+driver parsed, so every flag means what it means locally); strategies.make_strategy sees
+TF_CONFIG and builds MultiWorkerMirroredStrategy, worker 0 is the chief. Nothing here knows
+the command line: the command layer chooses the worker and its config.
 
 Why in-process rather than a `python -m tfcourse train` subprocess per worker: the Ray
 worker has already imported TensorFlow (ray.train.tensorflow imports it when the trainer
@@ -17,14 +19,14 @@ module level, so tfcourse works without it and `--backend ray` says how to insta
 """
 
 import contextlib
-import json
 import os
 import shutil
 import sys
 import tempfile
 import time
 
-from tfcourse.errors import CourseError
+from tfcourse.distribute import tfconfig
+from tfcourse.errors import CourseError, check_positive_int
 
 INSTALL_HINT = "pip install 'tfcourse[ray]'"
 OBJECT_STORE_BYTES = 100 * 1024 ** 2  # Ray's minimum is 75 MiB; nothing big goes through it here
@@ -42,31 +44,6 @@ def require_ray():
         raise CourseError(f"--backend ray needs Ray Train, which is not installed ({e.name or e}); "
                           f"install the extra: {INSTALL_HINT}") from None
     return ray
-
-
-def trainer_argv(command):
-    """The flags after `train` in `tfcourse train ...` (or `python -m tfcourse train ...`).
-
-    Ray workers run the tfcourse trainer itself, so the command must be that trainer.
-    """
-    words = list(command)
-    if words[:1] == ["tfcourse"]:
-        rest = words[1:]
-    elif len(words) >= 3 and os.path.basename(words[0]).startswith("python") and words[1:3] == ["-m", "tfcourse"]:
-        rest = words[3:]
-    else:
-        rest = None
-    if not rest or rest[0] != "train":
-        raise CourseError(f"--backend ray runs the tfcourse trainer in every Ray worker; expected "
-                          f"'-- tfcourse train [FLAGS]', got {' '.join(words)!r}")
-    return rest[1:]
-
-
-def parse_train_args(argv):
-    """`tfcourse train`'s argparse Namespace for `argv` (a wrong flag exits 2 with one line)."""
-    from tfcourse import cli
-
-    return cli.build_parser("train").parse_args(["train", *argv])
 
 
 class _Tee:
@@ -93,11 +70,12 @@ class _Tee:
         return getattr(self.stream, name)
 
 
-def run_worker(config):
-    """Ray Train's train_loop_per_worker: one `tfcourse train` under the TF_CONFIG Ray wrote.
+def run_worker(job):
+    """Ray Train's train_loop_per_worker: `job["worker"](job["config"])` under the TF_CONFIG Ray wrote.
 
     Args:
-      config: {"train_argv": [...]}, the flags after `tfcourse train`.
+      job: {"worker": a module-level function of one argument returning an exit status (or
+        None for 0), "config": its argument}.
     Returns:
       {"rank", "returncode", "final_line"}: Ray hands rank 0's (the chief's) to the driver.
     """
@@ -105,19 +83,14 @@ def run_worker(config):
 
     # Ray sets it for the tf_keras package; tfcourse is written for Keras 3.
     os.environ.pop("TF_USE_LEGACY_KERAS", None)
-    tf_config = json.loads(os.environ["TF_CONFIG"])
-    task, workers = tf_config["task"], tf_config["cluster"]["worker"]
+    cluster = tfconfig.cluster_from_env()
+    task, workers = cluster["task"], cluster["cluster"]["worker"]
     rank = ray.train.get_context().get_world_rank()
     print(f"[ray rank {rank}] TF_CONFIG task {task['type']} {task['index']} of {len(workers)} "
           f"({workers[task['index']]})", flush=True)
-    args = parse_train_args(config["train_argv"])
-    # Ray forwards worker output line by line; a carriage-return progress bar would flood it.
-    args.no_progress = True
-    from tfcourse.commands import train as train_command
-
     tee = _Tee(sys.stdout)
     with contextlib.redirect_stdout(tee):
-        code = train_command.run(args) or 0
+        code = job["worker"](job["config"]) or 0
     outcome = {"rank": rank, "returncode": code, "final_line": tee.last_line}
     # Ray Train v1 hands rank 0's last report to the driver, v2 rank 0's return value.
     ray.train.report(outcome)
@@ -181,11 +154,14 @@ def describe_failure(error):
     return 1, text[-1] if text else type(error).__name__
 
 
-def launch_on_ray(command, num_workers, address=None, restarts=0, gpus=0, out=None):
-    """Runs `tfcourse train ...` as `num_workers` Ray Train workers; returns the chief's exit status.
+def launch_on_ray(worker, config, num_workers, address=None, restarts=0, gpus=0, out=None):
+    """Runs `worker(config)` in `num_workers` Ray Train workers; returns the chief's exit status.
 
     Args:
-      command: argv list, `tfcourse train [FLAGS]`.
+      worker: a module-level function (Ray sends it by name), run in every worker under its
+        TF_CONFIG; it returns an exit status (None: 0), and its last printed line is the chief's
+        final line, which the driver prints.
+      config: its argument (picklable), e.g. the trainer's parsed flags.
       num_workers: Ray Train workers, one TensorFlow worker task each (worker 0 is the chief).
       address: a Ray cluster ("ray://head:10001" or "head:6379"); default RAY_ADDRESS, else a
         new local cluster with max(num_workers, CPU count) CPU slots.
@@ -196,13 +172,10 @@ def launch_on_ray(command, num_workers, address=None, restarts=0, gpus=0, out=No
     Returns:
       0 when every worker finished, the chief's status if it returned one, 1 if Ray reports a failure.
     """
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-        raise CourseError(f"-np must be a positive integer, got {num_workers!r}")
+    num_workers = check_positive_int("-np", num_workers)
     if restarts < 0:
         raise CourseError(f"--restarts must be 0 or more, got {restarts}")
     out = sys.stdout if out is None else out
-    argv = trainer_argv(command)
-    parse_train_args(argv)  # a flag mistake answers here, before the seconds Ray takes to start
     # Read when ray is imported: show every worker's lines, not "[repeated 3x across cluster]".
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     ray = require_ray()
@@ -216,7 +189,7 @@ def launch_on_ray(command, num_workers, address=None, restarts=0, gpus=0, out=No
     try:
         resources = {"CPU": 1, **({"GPU": gpus} if gpus else {})}
         trainer = TensorflowTrainer(
-            run_worker, train_loop_config={"train_argv": argv},
+            run_worker, train_loop_config={"worker": worker, "config": config},
             scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=bool(gpus), resources_per_worker=resources),
             run_config=RunConfig(name="tfcourse-train", storage_path=storage,
                                  failure_config=FailureConfig(max_failures=restarts)))

@@ -34,7 +34,7 @@ def _strategy():
     import tensorflow as tf
 
     if not _STRATEGY:
-        # No NCCL on CPUs: reducing through one device works on any machine (as cluster.make_strategy does).
+        # No NCCL on CPUs: reducing through one device works on any machine (as strategies.make_strategy does).
         _STRATEGY.append(tf.distribute.MirroredStrategy(
             list(REPLICA_DEVICES), cross_device_ops=tf.distribute.ReductionToOneDevice()))
     return _STRATEGY[0]

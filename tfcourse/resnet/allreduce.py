@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
+from tfcourse.distribute import processes
 from tfcourse.errors import CourseError
-from tfcourse.resnet import localcluster
 
 RESULT_PREFIX = "ALLREDUCE_RESULT "
 DEFAULT_SIZES_MB = (0.25, 1.0, 4.0, 16.0)
@@ -53,12 +53,10 @@ def _worker(sizes_mb, iterations, warmup):
     """Body of one worker process: prints the chief's timings as one JSON line."""
     import tensorflow as tf
 
-    from tfcourse.resnet import devices
+    from tfcourse.distribute import strategies, tfconfig
 
-    options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation.RING)
-    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
-    task_index, num_workers = devices.worker_info()
+    strategy = strategies.multi_worker_strategy()
+    task_index, num_workers = tfconfig.worker_info()
     rows = []
     for size_mb in sizes_mb:
         count = max(int(size_mb * 2**20) // 4, 1)
@@ -108,7 +106,7 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
     argv = ["-m", "tfcourse.resnet.allreduce", "--sizes-mb", *map(str, sizes_mb),
             "--iterations", str(iterations), "--warmup", str(warmup)]
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if hide_gpus else None
-    outputs = localcluster.run_local_workers(argv, num_workers, timeout_s=timeout_s, extra_env=env)
+    outputs = processes.run_local_workers(argv, num_workers, timeout_s=timeout_s, extra_env=env)
     lines = [line for line in outputs[0].splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:
         raise CourseError("the chief worker printed no all-reduce result")

@@ -5,11 +5,18 @@ compilation, memory allocation and cuDNN autotuning); then time `steps` steps on
 each ended by reading its loss back to the host, which waits for the device to finish.
 Throughput = global batch x timed steps / timed seconds. Every result is one JSON line
 with the options, hardware and versions, so runs from different machines can be compared.
+
+A run that needs a fresh process (logical CPU replicas, or one worker of a local cluster)
+runs this module: `python -m tfcourse.resnet.benchmark CONFIG_JSON --output FILE`, where
+CONFIG_JSON is a BenchConfig's fields; the chief appends its result to FILE.
 """
 
+import argparse
 import dataclasses
 import datetime
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,10 +24,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfcourse import xla
+from tfcourse import info, xla
+from tfcourse.distribute import processes, strategies, tfconfig
 from tfcourse.errors import CourseError
-from tfcourse.resnet import devices, train
 from tfcourse.resnet import model as resnet_model
+from tfcourse.resnet import train_step
 from tfcourse.resnet.results import append_result, read_results  # noqa: F401  (re-exported)
 
 MODELS = ("resnet50", "small")
@@ -51,7 +59,7 @@ class BenchConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
                 raise CourseError(f"{name} must be an integer >= {lowest}, got {value!r}")
-        train.check_precision(self.precision)
+        train_step.check_precision(self.precision)
 
     def net_config(self):
         base = resnet_model.RESNET50 if self.model == "resnet50" else resnet_model.SMALL
@@ -100,15 +108,15 @@ def run_benchmark(config=None, progress=True, **options):
     """
     config = config or BenchConfig(**options)
     net = config.net_config()
-    strategy, device_kind = devices.make_strategy(config.replicas, config.device, config.strategy)
+    strategy, device_kind = strategies.choose_strategy(config.replicas, config.device, config.strategy)
     num_replicas = strategy.num_replicas_in_sync
     global_batch = config.batch_size * num_replicas
-    with strategy.scope(), train.dtype_policy(config.precision):
+    with strategy.scope(), train_step.dtype_policy(config.precision):
         model = resnet_model.resnet(net)
-        optimizer = train.make_optimizer(config.precision, config.learning_rate)
-    step = train.make_train_step(model, optimizer, strategy, global_batch, xla=config.xla,
+        optimizer = train_step.resnet_optimizer(config.precision, config.learning_rate)
+    step = train_step.make_train_step(model, optimizer, strategy, global_batch, xla=config.xla,
                                  synthetic=(config.batch_size, net.image_size, net.num_classes, config.seed))
-    task_index, num_workers = devices.worker_info() if config.strategy == "multiworker" else (0, 1)
+    task_index, num_workers = tfconfig.worker_info() if config.strategy == "multiworker" else (0, 1)
 
     from tfcourse import progress as progress_bar
 
@@ -141,8 +149,8 @@ def run_benchmark(config=None, progress=True, **options):
         "warmup_steps": config.warmup,
         "warmup_time_s": warmup_seconds,
         **stats,
-        "hardware": devices.hardware(),
-        "versions": devices.versions(),
+        "hardware": info.hardware(),
+        "versions": info.versions(),
     }
     return result
 
@@ -160,20 +168,18 @@ def summary_line(result):
 def run_local_workers(config, num_workers, progress=False, timeout_s=600):
     """Runs `config` on `num_workers` local worker processes (MultiWorkerMirroredStrategy).
 
-    This is the hook the course launcher uses across machines: every worker runs
-    `tfcourse bench resnet50 --strategy multiworker` with its TF_CONFIG, and the chief
-    (worker 0) records the result. Here the workers are started on 127.0.0.1.
-    Returns the chief's result dict.
+    Every worker runs this module's `main` with `config` under its TF_CONFIG
+    (`distribute.processes` starts them on 127.0.0.1), and the chief (worker 0) records
+    the result; across machines, `tfcourse launch` starts `tfcourse bench resnet50
+    --strategy multiworker` the same way. Returns the chief's result dict.
     """
-    from tfcourse.resnet import localcluster
-
-    argv = _cli_argv(dataclasses.replace(config, strategy="multiworker"), progress)
+    config = dataclasses.replace(config, strategy="multiworker")
     # MultiWorkerMirroredStrategy takes every GPU it sees; CPU workers on a GPU machine must see none.
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if config.device == "cpu" else None
     with tempfile.TemporaryDirectory() as directory:
         output = os.path.join(directory, "result.jsonl")
-        localcluster.run_local_workers(argv + ["--output", output], num_workers, timeout_s=timeout_s,
-                                       extra_env=env)
+        processes.run_local_workers(_worker_argv(config, output, progress), num_workers, timeout_s=timeout_s,
+                                    extra_env=env)
         return read_results(output)[-1]
 
 
@@ -182,13 +188,11 @@ def run_fresh_process(config, timeout_s=600):
 
     TensorFlow fixes its device list when its runtime starts, so a process (a notebook
     kernel) that has already used TensorFlow cannot split its CPU into logical replicas
-    any more; a fresh `tfcourse bench resnet50` process can.
+    any more; a fresh process can.
     """
-    import subprocess
-
     with tempfile.TemporaryDirectory() as directory:
         output = os.path.join(directory, "result.jsonl")
-        run = subprocess.run([sys.executable, *_cli_argv(config, progress=False), "--output", output],
+        run = subprocess.run([sys.executable, *_worker_argv(config, output, progress=False)],
                              capture_output=True, text=True, timeout=timeout_s)
         if run.returncode != 0:
             raise CourseError(f"benchmark process exited with status {run.returncode}: {run.stderr[-800:]}")
@@ -216,9 +220,9 @@ def run_cpu_layouts(config, repeats=1, output=None, printer=None):
         raise CourseError(f"repeats must be an integer >= 1, got {repeats!r}")
     results = []
     for repeat in range(repeats):
-        for name, (replicas, processes) in CPU_LAYOUTS.items():
+        for name, (replicas, workers) in CPU_LAYOUTS.items():
             layout = dataclasses.replace(config, replicas=replicas, device="cpu")
-            result = run_local_workers(layout, processes) if processes > 1 else run_fresh_process(layout)
+            result = run_local_workers(layout, workers) if workers > 1 else run_fresh_process(layout)
             if output:
                 append_result(output, result)
             if printer:
@@ -227,20 +231,10 @@ def run_cpu_layouts(config, repeats=1, output=None, printer=None):
     return results
 
 
-def _cli_argv(config, progress):
-    """`python` arguments that run `config` through `tfcourse bench resnet50`."""
-    argv = ["-m", "tfcourse", "bench", "resnet50", "--strategy", config.strategy,
-            "--batch-size", str(config.batch_size), "--precision", config.precision,
-            "--xla" if config.xla else "--no-xla", "--replicas", str(config.replicas),
-            "--device", config.device, "--steps", str(config.steps), "--warmup", str(config.warmup),
-            "--seed", str(config.seed)]
-    if config.model == "small":
-        argv.append("--small")
-    argv += [f for name in ("image_size", "num_classes") if getattr(config, name) is not None
-             for f in (f"--{name.replace('_', '-')}", str(getattr(config, name)))]
-    if not progress:
-        argv.append("--no-progress")
-    return argv
+def _worker_argv(config, output, progress):
+    """`python` arguments that run `config` in this module's `main`, the result appended to `output`."""
+    argv = ["-m", __name__, json.dumps(dataclasses.asdict(config)), "--output", output]
+    return argv if progress else argv + ["--no-progress"]
 
 
 def _strategy_name(strategy):
@@ -248,3 +242,19 @@ def _strategy_name(strategy):
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return "MultiWorkerMirroredStrategy"
     return type(strategy).__name__
+
+
+def main(argv=None):
+    """One benchmark process: runs the BenchConfig given as JSON; the chief appends its result."""
+    parser = argparse.ArgumentParser(description="one ResNet benchmark run (one worker under TF_CONFIG)")
+    parser.add_argument("config", type=json.loads, help="a BenchConfig's fields as a JSON object")
+    parser.add_argument("--output", required=True, help="append the chief's result as a JSON line to this file")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    result = run_benchmark(BenchConfig(**args.config), progress=not args.no_progress)
+    if result["worker_index"] == 0:
+        append_result(args.output, result)
+
+
+if __name__ == "__main__":
+    main()

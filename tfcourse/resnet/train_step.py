@@ -11,8 +11,9 @@ import contextlib
 import keras
 import tensorflow as tf
 
+from tfcourse import optimizers
 from tfcourse.errors import CourseError
-from tfcourse.resnet import data
+from tfcourse.resnet import inputs
 
 # What each --precision means: the Keras dtype policy, and whether float16's narrow exponent
 # needs dynamic loss scaling (bfloat16 has float32's exponent range, so it does not).
@@ -41,9 +42,10 @@ def dtype_policy(precision):
         keras.config.set_dtype_policy(previous)
 
 
-def make_optimizer(precision="float32", learning_rate=0.1, momentum=0.9):
-    """SGD with momentum (the ResNet recipe); wrapped in a LossScaleOptimizer for float16."""
-    optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
+def resnet_optimizer(precision="float32", learning_rate=0.1, momentum=0.9):
+    """SGD with momentum (the ResNet recipe, the trainer's "momentum" optimizer); wrapped in a
+    LossScaleOptimizer for float16."""
+    optimizer = optimizers.make_optimizer("momentum", learning_rate, momentum=momentum)
     if PRECISIONS[check_precision(precision)][1]:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -91,7 +93,7 @@ def make_train_step(model, optimizer, strategy, global_batch_size, xla=False, sy
 
     def replica_step(images=None, labels=None):
         if synthetic is not None:
-            images, labels = data.synthetic_batch(*synthetic)
+            images, labels = inputs.synthetic_batch(*synthetic)
         loss, grads = forward_backward(images, labels)
         optimizer.apply_gradients(zip(grads, variables))
         return loss
@@ -130,9 +132,9 @@ def train_on_mnist(model, data_sets, steps=200, batch_size=64, learning_rate=0.0
         raise CourseError(f"MNIST has 10 classes; the model has {model.output_shape[-1]} outputs")
     image_size = image_size or int(model.input_shape[1])
     strategy = tf.distribute.get_strategy()
-    optimizer = make_optimizer("float32", learning_rate=learning_rate)
+    optimizer = resnet_optimizer("float32", learning_rate=learning_rate)
     step = make_train_step(model, optimizer, strategy, batch_size)
-    batches = iter(data.mnist_dataset(data_sets.train, batch_size, image_size, seed=seed))
+    batches = iter(inputs.mnist_dataset(data_sets.train, batch_size, image_size, seed=seed))
     loss = float("nan")
     for _ in range(steps):
         loss = float(step(next(batches)))
@@ -140,5 +142,5 @@ def train_on_mnist(model, data_sets, steps=200, batch_size=64, learning_rate=0.0
     count = min(eval_examples, test.num_examples)
     eval_batches = tf.data.Dataset.from_tensor_slices(
         (test.images[:count], test.labels[:count].astype("int32"))).batch(500)
-    eval_batches = eval_batches.map(lambda x, y: (data.mnist_to_rgb(x, image_size), y))
+    eval_batches = eval_batches.map(lambda x, y: (inputs.mnist_to_rgb(x, image_size), y))
     return {"accuracy": evaluate_accuracy(model, eval_batches), "loss": loss, "steps": steps}

@@ -18,23 +18,22 @@ its index and the addresses of all the others, typed by hand and started in the 
 
 Horovod's vocabulary maps onto it: `-np` is the number of worker processes, `-npernode` the
 processes per host (here every host is 127.0.0.1; it only sets TFCOURSE_LOCAL_RANK and
-TFCOURSE_NODE_RANK, which a GPU job uses to pick its GPU).
+TFCOURSE_NODE_RANK, which a GPU job uses to pick its GPU). Those variables and the exit code
+42 are defined in `protocol`, the addresses and TF_CONFIG in `tfconfig`.
 """
 
 import collections
-import json
+import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 
-from tfcourse.errors import CourseError
-
-HOST = "127.0.0.1"
-PREEMPTED_EXIT_CODE = 42  # what the trainer exits with after a coordinated preemption save
+from tfcourse.distribute import protocol
+from tfcourse.distribute.tfconfig import HOST, check_ports_free, cluster_spec, free_ports, tasks_of, tf_config
+from tfcourse.errors import CourseError, check_positive_int
 
 LaunchResult = collections.namedtuple("LaunchResult", "returncode attempts failures")
 
@@ -65,58 +64,6 @@ def _catch_stop_signals():
     return {signum: signal.signal(signum, _on_stop_signal) for signum in (signal.SIGTERM, signal.SIGHUP)}
 
 
-def free_ports(count, host=HOST):
-    """`count` distinct TCP ports that were free on `host` a moment ago.
-
-    All sockets stay open until every port is chosen, so the OS cannot hand out one twice.
-    """
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((host, 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def check_ports_free(ports, host=HOST):
-    """Raises CourseError naming the first port of `ports` that is already in use."""
-    for port in ports:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, int(port)))
-            except OSError:
-                raise CourseError(f"port {port} on {host} is already in use; pass other --ports "
-                                  f"or leave --ports out to pick free ones") from None
-
-
-def cluster_spec(num_workers, ports, chief_task=False, host=HOST):
-    """The TF_CONFIG "cluster" dict: all workers, plus a separate chief task if asked.
-
-    Without `chief_task`, worker 0 is the chief (MultiWorkerMirroredStrategy's convention).
-    """
-    if len(ports) != num_workers:
-        raise CourseError(f"expected {num_workers} ports, got {len(ports)}")
-    addresses = [f"{host}:{port}" for port in ports]
-    if chief_task:
-        return {"chief": addresses[:1], "worker": addresses[1:]}
-    return {"worker": addresses}
-
-
-def tasks_of(cluster):
-    """[(task_type, index), ...] in start order, the chief first."""
-    order = ["chief", "worker", "ps", "evaluator"]
-    return [(kind, i) for kind in sorted(cluster, key=order.index) for i in range(len(cluster[kind]))]
-
-
-def tf_config(cluster, task_type, index):
-    """The TF_CONFIG JSON string one task reads."""
-    return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
-
-
 def worker_command(command):
     """The argv a worker runs; a leading `tfcourse` runs this Python's `-m tfcourse`.
 
@@ -138,7 +85,7 @@ def describe_exit(code):
             return f"killed by signal {signal.Signals(-code).name}"
         except ValueError:
             return f"killed by signal {-code}"
-    if code == PREEMPTED_EXIT_CODE:
+    if code == protocol.PREEMPTED_EXIT_CODE:
         return f"exited with code {code} (preempted after saving a checkpoint)"
     return f"exited with code {code}"
 
@@ -146,6 +93,11 @@ def describe_exit(code):
 def _shell_status(code):
     """A Popen returncode as a shell exit status (signal N -> 128 + N)."""
     return 128 - code if code < 0 else code
+
+
+def _prefix(label):
+    """What starts each line a task prints in the launcher's output: "[worker 1] "."""
+    return f"[{label}] "
 
 
 class _Task:
@@ -161,7 +113,7 @@ class _Task:
     def _copy(self, out, lock):
         for raw in iter(self.process.stdout.readline, b""):
             with lock:
-                out.write(f"[{self.label}] {raw.decode(errors='replace').rstrip()}\n")
+                out.write(f"{_prefix(self.label)}{raw.decode(errors='replace').rstrip()}\n")
                 out.flush()
         self.process.stdout.close()
 
@@ -213,9 +165,7 @@ def _run_once(argv, num_workers, npernode, chief_task, ports, timeout, grace, ki
         for rank, (task_type, index) in enumerate(tasks_of(cluster)):
             task_env = dict(os.environ if env is None else env)
             task_env.update(TF_CONFIG=tf_config(cluster, task_type, index), PYTHONUNBUFFERED="1",
-                            TFCOURSE_NUM_WORKERS=str(num_workers), TFCOURSE_RANK=str(rank),
-                            TFCOURSE_LOCAL_RANK=str(rank % npernode), TFCOURSE_NODE_RANK=str(rank // npernode),
-                            TFCOURSE_ATTEMPT=str(attempt))
+                            **protocol.worker_environment(num_workers, rank, npernode, attempt))
             tasks.append(_Task(task_type, index, argv, task_env, out, lock))
         chief = tasks[0]
         while True:
@@ -275,8 +225,7 @@ def launch(command, num_workers, npernode=None, restarts=0, timeout=None, chief_
       LaunchResult(returncode, attempts, failures): the chief's exit status (shell style:
       128 + N for signal N; 124 on timeout), how many attempts ran, one line per failure.
     """
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
-        raise CourseError(f"-np must be a positive integer, got {num_workers!r}")
+    num_workers = check_positive_int("-np", num_workers)
     npernode = num_workers if npernode is None else npernode
     if not 1 <= npernode <= num_workers:
         raise CourseError(f"-npernode must be between 1 and -np ({num_workers}), got {npernode}")
@@ -319,3 +268,29 @@ def launch(command, num_workers, npernode=None, restarts=0, timeout=None, chief_
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)
     return LaunchResult(code, restarts + 1, failures)
+
+
+def run_local_workers(argv, num_workers=2, timeout_s=120, extra_env=None):
+    """Runs `num_workers` copies of `python <argv>` as one TF_CONFIG cluster; waits for them.
+
+    `launch` for a measurement rather than a job: the workers' output is collected, not
+    streamed, and any failure is an error.
+    Args:
+      argv: arguments after the interpreter, e.g. ["-m", "tfcourse.resnet.allreduce", ...].
+      timeout_s: all workers must finish within this; otherwise they are stopped.
+      extra_env: extra environment variables for every worker.
+    Returns:
+      list of each worker's output lines joined (stdout and stderr), in task-index order.
+    Raises:
+      CourseError when a worker fails or time runs out (the tail of the output is included).
+    """
+    num_workers = check_positive_int("num_workers", num_workers)
+    log = io.StringIO()
+    result = launch([sys.executable, *argv], num_workers, timeout=timeout_s, out=log,
+                    env=dict(os.environ, **(extra_env or {})))
+    text = log.getvalue()
+    if result.returncode != 0:
+        raise CourseError(f"{'; '.join(result.failures)}: {text[-800:]}")
+    lines = text.splitlines(keepends=True)
+    prefixes = [_prefix(f"worker {index}") for index in range(num_workers)]
+    return ["".join(line[len(prefix):] for line in lines if line.startswith(prefix)) for prefix in prefixes]
