@@ -150,8 +150,8 @@ def test_cli_streams_worker_output_and_returns_chief_status():
     assert "[worker 0] local 0 node 0" in cli.stdout and "[worker 1] local 0 node 1" in cli.stdout
 
 
-def test_run_local_workers_returns_each_workers_own_output_in_index_order():
-    outputs = launcher.run_local_workers(["-c", textwrap.dedent("""
+def test_run_and_collect_returns_each_workers_own_output_in_index_order():
+    outputs = launcher.run_and_collect(["-c", textwrap.dedent("""
         import json, os, sys
         index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
         print("out", index, os.environ["EXTRA"])
@@ -160,9 +160,9 @@ def test_run_local_workers_returns_each_workers_own_output_in_index_order():
     assert outputs == [f"out {i} seen\nerr {i}\n" for i in range(3)]
 
 
-def test_run_local_workers_raises_naming_the_failed_worker_and_its_output():
+def test_run_and_collect_raises_naming_the_failed_worker_and_its_output():
     with pytest.raises(CourseError, match=r"(?s)worker 1 exited with code 5.*\[worker 1\] boom"):
-        launcher.run_local_workers(["-c", textwrap.dedent("""
+        launcher.run_and_collect(["-c", textwrap.dedent("""
             import json, os, sys
             if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 1:
                 print("boom", flush=True)

@@ -9,7 +9,7 @@ Modules:
   tfconfig     cluster addresses on free ports, each task's TF_CONFIG, the chief.
   protocol     the launcher's environment variables and the preemption exit code the trainer shares.
   processes    `tfcourse launch`: start N workers with their TF_CONFIG, stream logs, tear down;
-               run_local_workers for measurements.
+               run_and_collect for measurements.
   raybackend   `tfcourse launch --backend ray`: a worker function on a Ray cluster via Ray Train.
   jobfiles     `--emit slurm` / `--emit k8s`: job files for clusters this machine cannot reach.
   paramserver  asynchronous data parallel with ParameterServerStrategy (sync vs async).

@@ -270,7 +270,7 @@ def launch(command, num_workers, npernode=None, restarts=0, timeout=None, chief_
     return LaunchResult(code, restarts + 1, failures)
 
 
-def run_local_workers(argv, num_workers=2, timeout_s=120, extra_env=None):
+def run_and_collect(argv, num_workers=2, timeout_s=120, extra_env=None):
     """Runs `num_workers` copies of `python <argv>` as one TF_CONFIG cluster; waits for them.
 
     `launch` for a measurement rather than a job: the workers' output is collected, not

@@ -106,7 +106,7 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
     argv = ["-m", "tfcourse.resnet.allreduce", "--sizes-mb", *map(str, sizes_mb),
             "--iterations", str(iterations), "--warmup", str(warmup)]
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if hide_gpus else None
-    outputs = processes.run_local_workers(argv, num_workers, timeout_s=timeout_s, extra_env=env)
+    outputs = processes.run_and_collect(argv, num_workers, timeout_s=timeout_s, extra_env=env)
     lines = [line for line in outputs[0].splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:
         raise CourseError("the chief worker printed no all-reduce result")
@@ -121,7 +121,7 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
     return result
 
 
-def main(argv=None):
+def _main(argv=None):
     parser = argparse.ArgumentParser(description="one all-reduce benchmark worker (needs TF_CONFIG)")
     parser.add_argument("--sizes-mb", type=float, nargs="+", default=list(DEFAULT_SIZES_MB))
     parser.add_argument("--iterations", type=int, default=10)
@@ -131,4 +131,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _main()

@@ -178,7 +178,7 @@ def run_local_workers(config, num_workers, progress=False, timeout_s=600):
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if config.device == "cpu" else None
     with tempfile.TemporaryDirectory() as directory:
         output = os.path.join(directory, "result.jsonl")
-        processes.run_local_workers(_worker_argv(config, output, progress), num_workers, timeout_s=timeout_s,
+        processes.run_and_collect(_worker_argv(config, output, progress), num_workers, timeout_s=timeout_s,
                                     extra_env=env)
         return read_results(output)[-1]
 
@@ -244,7 +244,7 @@ def _strategy_name(strategy):
     return type(strategy).__name__
 
 
-def main(argv=None):
+def _main(argv=None):
     """One benchmark process: runs the BenchConfig given as JSON; the chief appends its result."""
     parser = argparse.ArgumentParser(description="one ResNet benchmark run (one worker under TF_CONFIG)")
     parser.add_argument("config", type=json.loads, help="a BenchConfig's fields as a JSON object")
@@ -257,4 +257,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    _main()
