@@ -168,7 +168,7 @@ def summary_line(result):
 def run_local_workers(config, num_workers, progress=False, timeout_s=600):
     """Runs `config` on `num_workers` local worker processes (MultiWorkerMirroredStrategy).
 
-    Every worker runs this module's `main` with `config` under its TF_CONFIG
+    Every worker runs this module (`python -m tfcourse.resnet.benchmark`) with `config` under its TF_CONFIG
     (`distribute.processes` starts them on 127.0.0.1), and the chief (worker 0) records
     the result; across machines, `tfcourse launch` starts `tfcourse bench resnet50
     --strategy multiworker` the same way. Returns the chief's result dict.
@@ -179,7 +179,7 @@ def run_local_workers(config, num_workers, progress=False, timeout_s=600):
     with tempfile.TemporaryDirectory() as directory:
         output = os.path.join(directory, "result.jsonl")
         processes.run_and_collect(_worker_argv(config, output, progress), num_workers, timeout_s=timeout_s,
-                                    extra_env=env)
+                                  extra_env=env)
         return read_results(output)[-1]
 
 
