@@ -27,3 +27,4 @@ def test_fit_fails_under_two_workers():
     for line in lines:
         assert "fit: failed: ValueError: Attempt to convert a value (PerReplica:{...}) with an unsupported type" \
                in line, line
+
