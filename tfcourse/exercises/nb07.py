@@ -127,7 +127,8 @@ def _missing_relu(outcomes):
     for relu1, relu2 in ((False, True), (True, False), (False, False)):
         if all(np.allclose(got, _numpy_forward(case.input, relu1, relu2), rtol=1e-4, atol=1e-4)
                for got, case in zip(logits, q1.cases())):
-            return "the first" if relu2 else "the second" if relu1 else "both"
+            return ("your first hidden layer has" if relu2 else "your second hidden layer has" if relu1
+                    else "your hidden layers have")
     return False
 
 
@@ -210,8 +211,8 @@ def build_mlp(hidden1_units, hidden2_units):
                                        "keras.layers.Dense(10, activation=\"relu\", "
                                        "kernel_initializer=truncated_normal(hidden2_units))")),
         Mistake("forgot_relu",
-                "{detail} hidden layer has no ReLU: without it two Dense layers collapse into one linear map. "
-                "Add `activation=\"relu\"`.",
+                "{detail} no ReLU: without it, stacked Dense layers collapse into one linear map. "
+                "Add `activation=\"relu\"` to each hidden layer.",
                 MODEL_SOLUTION.replace("Dense(hidden2_units, activation=\"relu\",", "Dense(hidden2_units,"),
                 detect=_missing_relu),
         Mistake("default_initializer",
