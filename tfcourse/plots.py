@@ -195,7 +195,8 @@ def histograms_over_steps(histograms, columns=3, title=None):
         with TensorBoard's EventAccumulator and `tf.make_ndarray`).
       columns: panels per row.
     Returns:
-      the matplotlib Figure; early steps are drawn dark, late steps light (viridis).
+      the matplotlib Figure: for each step, the count of each bucket divided by its width at the
+      bucket's centre; early steps are drawn dark, late steps light (viridis).
     """
     import matplotlib.cm
     import matplotlib.colors
@@ -215,8 +216,12 @@ def histograms_over_steps(histograms, columns=3, title=None):
         for step, bucket in zip(steps, buckets):
             bucket = np.asarray(bucket, np.float64)
             centers = (bucket[:, 0] + bucket[:, 1]) / 2
-            ax.plot(centers, bucket[:, 2], color=matplotlib.cm.viridis(norm(step)), linewidth=1)
+            # Counts per unit of value: TensorBoard's buckets span each step's own min..max, so raw
+            # counts would grow with the spread; densities keep the curves' areas comparable.
+            widths = np.maximum(bucket[:, 1] - bucket[:, 0], np.finfo(np.float64).tiny)
+            ax.plot(centers, bucket[:, 2] / widths, color=matplotlib.cm.viridis(norm(step)), linewidth=1)
         ax.set_title(tag, fontsize=9)
+        ax.set_ylabel("count / bucket width", fontsize=7)
         ax.tick_params(labelsize=7)
         fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="step")
     for ax in axes[len(histograms):]:
