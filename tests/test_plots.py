@@ -57,3 +57,21 @@ def test_sync_vs_async_figure_draws_rows_and_staleness_histogram():
     assert staleness.get_title() == "async: 0.83 on average"  # 5 / 6
     with pytest.raises(CourseError, match="two rows"):
         plots.sync_vs_async_figure(rows[:1], [0])
+
+
+def test_histograms_over_steps_draws_one_density_curve_per_step_at_bucket_centres():
+    buckets = np.array([[[0.0, 1.0, 5.0], [1.0, 2.0, 3.0]],
+                        [[0.0, 1.0, 1.0], [1.0, 3.0, 7.0]]])  # 2 steps x 2 buckets x (left, right, count)
+    fig = plots.histograms_over_steps({"weights/w": ([10, 20], buckets), "activations/a": ([5], buckets[:1])},
+                                      columns=2)
+    weights, activations = [ax for ax in fig.axes if ax.get_title()]
+    assert [weights.get_title(), activations.get_title()] == ["weights/w", "activations/a"]
+    assert len(weights.lines) == 2 and len(activations.lines) == 1
+    np.testing.assert_allclose(weights.lines[1].get_xdata(), [0.5, 2.0])
+    np.testing.assert_allclose(weights.lines[1].get_ydata(), [1.0, 3.5])  # counts / bucket widths 1 and 2
+    # Later steps get lighter colours, so the drift over training reads left to right in colour.
+    assert weights.lines[0].get_color() != weights.lines[1].get_color()
+    with pytest.raises(CourseError, match=r"shape \[B, 3\]"):
+        plots.histograms_over_steps({"w": ([1], [np.zeros((4, 2))])})
+    with pytest.raises(CourseError, match="at least one tag"):
+        plots.histograms_over_steps({})

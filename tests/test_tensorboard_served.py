@@ -1,9 +1,14 @@
-"""TensorBoard served for real: event files on disk, the `tensorboard` program, its HTTP API."""
+"""TensorBoard served for real: event files on disk, the `tensorboard` program, its HTTP API,
+and its page in headless Chromium (the screenshot README.md and notebook 06 show)."""
 
+import importlib.util
+import os
+import pathlib
 import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from sockets import listening_addresses
 
@@ -35,6 +40,41 @@ def test_scalars_api_serves_run_tags_and_loss_series(log_dir):
         # The trainer writes a loss every 10 steps; it falls as the model learns the fake digits.
         assert max(losses[-5:]) < 0.5 * losses[0], losses
     assert server.process.poll() is not None
+
+
+def _screenshot_script():
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "tensorboard_screenshot.py"
+    spec = importlib.util.spec_from_file_location("tensorboard_screenshot", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.browser
+def test_screenshot_shows_the_served_loss_chart(log_dir, tmp_path):
+    # The code that draws docs/img/tensorboard.png, pointed at this test's run and tmp_path.
+    from PIL import Image
+
+    script = _screenshot_script()
+    if not os.path.exists(script.CHROMIUM):
+        message = f"{script.CHROMIUM} is missing; run scripts/install_browser.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message + " -- CI must not skip the browser test")
+        pytest.skip(message)
+    png = tmp_path / "tensorboard.png"
+    with tensorboard_server.start(log_dir) as server:
+        tensorboard_server.wait_for_run(server, "mlp", "loss")
+        charts = script.screenshot(server.url, png, tag_filter="^loss$", width=1000, height=600)
+    assert charts == 1  # the loss card, and only it, is on the page
+    with Image.open(png) as image:
+        pixels = np.asarray(image.convert("RGB"))
+    assert pixels.shape == (600, 1000, 3)
+    colours = np.unique(pixels.reshape(-1, 3), axis=0)
+    # A blank or error page has a handful of colours; TensorBoard's header, text and chart hundreds.
+    assert len(colours) > 100, len(colours)
+    # TensorBoard's orange header bar is there: the page is TensorBoard, not a browser error page.
+    header = pixels[5:50, 5:400].reshape(-1, 3).astype(int)
+    assert (np.abs(header - [245, 124, 0]).sum(axis=1) < 40).mean() > 0.5
 
 
 def test_start_rejects_missing_logdir(tmp_path):

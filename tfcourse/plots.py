@@ -1,4 +1,4 @@
-"""The figures the notebooks show: digits, class counts, learning curves, confusion matrices.
+"""The figures the notebooks show: digits, class counts, learning curves, confusion matrices, histograms.
 
 Every function returns a matplotlib Figure already closed in pyplot: a notebook shows it
 once, as the cell's result (an open pyplot figure would show twice and pile up in
@@ -182,5 +182,51 @@ def sync_vs_async_figure(rows, staleness):
     axes[2].set_xticks(np.arange(len(counts)))
     axes[2].set_xlabel("staleness (updates missed)")
     axes[2].set_title(f"async: {np.mean(staleness):.2f} on average")
+    fig.tight_layout()
+    return fig
+
+
+def histograms_over_steps(histograms, columns=3, title=None):
+    """TensorBoard's histogram "overlay" view: one panel per tag, one curve per recorded step.
+
+    Args:
+      histograms: dict tag -> (steps int [K], buckets [K, B, 3]): for every step, B rows of
+        (left edge, right edge, count), as TF2's `tf.summary.histogram` stores them (read back
+        with TensorBoard's EventAccumulator and `tf.make_ndarray`).
+      columns: panels per row.
+    Returns:
+      the matplotlib Figure: for each step, the count of each bucket divided by its width at the
+      bucket's centre; early steps are drawn dark, late steps light (viridis).
+    """
+    import matplotlib.cm
+    import matplotlib.colors
+
+    if not histograms:
+        raise CourseError("histograms_over_steps needs at least one tag: {tag: (steps, buckets [K, B, 3])}")
+    for tag, (steps, buckets) in histograms.items():
+        shapes = {np.shape(b) for b in buckets}
+        if len(steps) == 0 or len(steps) != len(buckets) or any(len(s) != 2 or s[1] != 3 for s in shapes):
+            raise CourseError(f"histogram {tag!r}: expected K > 0 steps and K bucket arrays of shape [B, 3] "
+                              f"(left edge, right edge, count), got {len(steps)} steps and shapes {sorted(shapes)}")
+    rows = int(np.ceil(len(histograms) / columns))
+    fig, axes = new_figure((3.4 * min(columns, len(histograms)), 2.6 * rows + 0.3), rows, min(columns, len(histograms)))
+    axes = np.atleast_1d(axes).ravel()
+    for ax, (tag, (steps, buckets)) in zip(axes, histograms.items()):
+        norm = matplotlib.colors.Normalize(min(steps), max(steps) if max(steps) > min(steps) else min(steps) + 1)
+        for step, bucket in zip(steps, buckets):
+            bucket = np.asarray(bucket, np.float64)
+            centers = (bucket[:, 0] + bucket[:, 1]) / 2
+            # Counts per unit of value: TensorBoard's buckets span each step's own min..max, so raw
+            # counts would grow with the spread; densities keep the curves' areas comparable.
+            widths = np.maximum(bucket[:, 1] - bucket[:, 0], np.finfo(np.float64).tiny)
+            ax.plot(centers, bucket[:, 2] / widths, color=matplotlib.cm.viridis(norm(step)), linewidth=1)
+        ax.set_title(tag, fontsize=9)
+        ax.set_ylabel("count / bucket width", fontsize=7)
+        ax.tick_params(labelsize=7)
+        fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="step")
+    for ax in axes[len(histograms):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
