@@ -45,8 +45,13 @@ def environment_report(train_dir=None, relative=False):
         f"cpus        {os.cpu_count()} logical",
         f"gpus        {', '.join(gpus) if gpus else 'none visible'}",
         f"cuda build  {record['cuda_build']}",
-        f"xla         {'available' if _xla_available() else 'NOT available'}",
     ]
+    if record["cuda_build"] and not gpus:
+        # A CUDA build probes for a GPU while it loads and logs what it did not find; a newcomer
+        # reads those stderr lines as a failure, so the report says what they mean.
+        lines += ["            (no GPU here: the stderr lines 'Could not find cuda drivers' and",
+                  "            'failed call to cuInit' are expected; TensorFlow runs on the CPU)"]
+    lines.append(f"xla         {'available' if _xla_available() else 'NOT available'}")
     from tfcourse import settings
 
     try:
