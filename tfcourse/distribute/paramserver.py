@@ -10,10 +10,11 @@ Here the cluster is local: 1 ps and N workers as in-process `tf.distribute.Serve
 free 127.0.0.1 ports, and this process is the coordinator (the "chief"), which
 `ClusterCoordinator.schedule`s step functions onto whichever worker is free. Two facts of
 TF 2.21 / Keras 3 shape the code:
-  * Keras 3 optimizers lose concurrent updates under ParameterServerStrategy (their update
-    is read-then-assign), so the update is a plain `variable.assign_sub(lr * grad)`, which
-    runs on the ps under the variable's lock: no update is lost, and `version` (the ps's
-    update counter) ends equal to the number of steps.
+  * The update is a plain `variable.assign_sub(lr * grad)`, one op that runs on the ps under
+    the variable's lock: no update is lost, and `version` (the ps's update counter) ends equal
+    to the number of steps. Keras 3's SGD also writes weights with `assign_sub`, but counts its
+    `iterations` by read-then-assign, which loses increments under concurrent workers
+    (`distribute.keras_ps` shows both); the course keeps its own counter for that reason.
   * ClusterCoordinator deadlocked with inter_op_parallelism_threads=1 on 2 cores; the
     servers get num_workers + 1 threads.
 The coordinator feeds every step its batch, in the same order as the synchronous trainer
@@ -107,8 +108,8 @@ def async_update(model, version, learning_rate, images, labels, update="assign_s
       version: int64 scalar variable on the ps counting the updates applied.
       images: float32 [B, 784]; labels: int32 [B].
       update: "assign_sub" (one op on the ps, under the variable's lock) or "read_assign"
-        (`v.assign(v - step)`: read, then write back, as Keras 3 optimizers do; an update
-        landing in between is overwritten, i.e. lost; kept to show that pitfall).
+        (`v.assign(v - step)`: read, then write back; an update landing in between is
+        overwritten, i.e. lost; kept to show that pitfall).
     Returns:
       (loss float32 [], staleness int64 [], bias_step float32 [10]): staleness counts the
       other workers' updates that landed between this step reading the weights and its own
