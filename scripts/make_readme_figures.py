@@ -83,11 +83,11 @@ def main(argv=None):
     if "digits" in args.figures:
         draw_digits(data.train, out / "digits.png")
     if "learning_curve" in args.figures:
-        from tfcourse import events, train
+        from tfcourse import events, training
 
         with tempfile.TemporaryDirectory() as log_dir:
-            config = train.TrainConfig(max_steps=args.max_steps, log_dir=log_dir, run_name="readme")
-            result = train.train(data, config, progress=False, verbose=False)
+            config = training.TrainConfig(max_steps=args.max_steps, log_dir=log_dir, run_name="readme")
+            result = training.train(data, config, progress=False, verbose=False)
             steps, losses = events.read_scalars(result.run_dir)["loss"]
         draw_learning_curve(steps, losses, result.test_precision, out / "learning_curve.png")
         print(f"learning curve: {len(steps)} points, loss {losses[0]:.3f} -> {losses[-1]:.3f}, "

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcourse.datasets.mnist import DataSet
+from tfcourse.datasets.mnist_files import DataSet
 from tfcourse.datasets.pipeline import make_dataset, textbook_pipeline
 from tfcourse.errors import CourseError
 

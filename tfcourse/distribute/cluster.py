@@ -95,6 +95,6 @@ def train_on_cluster(data_sets, config, replicas=None, **kwargs):
     first). Returns the TrainResult.
     """
     strategy, chief = make_strategy(replicas)
-    from tfcourse import train
+    from tfcourse import training as train
 
     return train.train(data_sets, config, strategy=strategy, chief=chief, **kwargs)

@@ -27,7 +27,8 @@ import time
 
 import numpy as np
 
-from tfcourse import mnist, settings, train_input
+from tfcourse import mnist, settings
+from tfcourse.datasets import pipeline as train_input
 from tfcourse.distribute.launch import HOST, free_ports
 from tfcourse.errors import CourseError, check_positive_int
 
@@ -147,7 +148,7 @@ def train_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, max
     """
     import tensorflow as tf
 
-    from tfcourse import train
+    from tfcourse import training as train
 
     for name, value in (("num_workers", num_workers), ("batch_size", batch_size), ("max_steps", max_steps),
                         ("steps_per_call", steps_per_call)):
@@ -218,7 +219,8 @@ def train_sync(data_sets, replicas=2, batch_size=100, learning_rate=0.1, max_ste
     """
     import tempfile
 
-    from tfcourse import settings, train
+    from tfcourse import settings
+    from tfcourse import training as train
     from tfcourse.distribute import cluster
 
     config = train.TrainConfig(hidden1=hidden1, hidden2=hidden2, batch_size=batch_size, optimizer="sgd",
