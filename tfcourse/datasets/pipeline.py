@@ -42,10 +42,10 @@ def check_batch(batch_size, num_examples, num_replicas=1, split=None):
         raise CourseError(f"batch_size {batch_size} must be a multiple of the {num_replicas} replicas in sync")
 
 
-def check_split(data_set, batch_size):
+def check_split(data_set, batch_size, num_replicas=1):
     """Raises CourseError unless `data_set` holds images [N, 784] float32 and N labels, N >= batch_size.
 
-    Runs once in Python when a pipeline is built: nothing is added to the per-batch work.
+    batch_size must also split evenly over `num_replicas`. Runs once in Python when a pipeline is built: nothing is added to the per-batch work.
     """
     images, labels = data_set.images, data_set.labels
     if np.ndim(images) != 2 or images.shape[1] != IMAGE_PIXELS or images.dtype != np.float32:
@@ -53,7 +53,7 @@ def check_split(data_set, batch_size):
                           f"got shape {list(np.shape(images))} dtype {images.dtype}")
     if np.ndim(labels) == 0 or len(labels) != images.shape[0]:
         raise CourseError(f"{images.shape[0]} images but {np.size(labels)} labels: counts must match")
-    check_batch(batch_size, int(images.shape[0]))
+    check_batch(batch_size, int(images.shape[0]), num_replicas)
 
 
 def steps_per_epoch(num_examples, batch_size):
@@ -96,15 +96,13 @@ def make_dataset(data_set, batch_size, shuffle=True, epochs=None, seed=0, drop_r
     Returns:
       A tf.data.Dataset, prefetched.
     """
-    check_split(data_set, batch_size)
+    check_split(data_set, batch_size, input_context.num_replicas_in_sync if input_context else 1)
     check_positive_int("epochs", epochs, allow_none=True)
     check_positive_int("batches_per_element", batches_per_element, allow_none=True)
     start_step = check_int("start_step", start_step, 0)
     num_examples = int(data_set.images.shape[0])
-    if input_context is not None:
-        check_batch(batch_size, num_examples, input_context.num_replicas_in_sync, split="training")
-        if batches_per_element > 1 or not drop_remainder:
-            raise CourseError("input_context needs batches_per_element=1 and drop_remainder=True")
+    if input_context is not None and (batches_per_element > 1 or not drop_remainder):
+        raise CourseError("input_context needs batches_per_element=1 and drop_remainder=True")
     if batches_per_element > 1 and not drop_remainder:
         raise CourseError("batches_per_element > 1 needs drop_remainder=True (blocks of equal batches)")
     images = tf.constant(data_set.images)
