@@ -45,7 +45,8 @@ def check_batch(batch_size, num_examples, num_replicas=1, split=None):
 def check_split(data_set, batch_size, num_replicas=1):
     """Raises CourseError unless `data_set` holds images [N, 784] float32 and N labels, N >= batch_size.
 
-    batch_size must also split evenly over `num_replicas`. Runs once in Python when a pipeline is built: nothing is added to the per-batch work.
+    batch_size must also split evenly over `num_replicas`. Runs once in Python when a pipeline
+    is built: nothing is added to the per-batch work.
     """
     images, labels = data_set.images, data_set.labels
     if np.ndim(images) != 2 or images.shape[1] != IMAGE_PIXELS or images.dtype != np.float32:
