@@ -105,8 +105,10 @@ def train(data_sets, config=None, strategy=None, progress=True, verbose=True, ch
     config = config or TrainConfig()
     settings.set_seed(config.seed, deterministic=config.deterministic)
     say = print if verbose else (lambda *a, **k: None)
+    # The model first: a batch that does not fit the split fails before an old run is cleared.
     trainer = Trainer(config, data_sets.train.num_examples, strategy)
     folders = _run_folders(config, chief)
+    # Only the chief writes run_dir and checkpoint_dir, so only the chief locks them.
     locks = _lock_and_clean(folders, say) if chief else []
     try:
         return _run_training(trainer, data_sets, folders, progress, say)
