@@ -3,7 +3,7 @@
 Same MLP (784-128-32-10 by default), same SGD update (learning rate 0.01), same MNIST batches,
 every face's input built once before any clock starts:
 
-  * tfcourse TF2 face: tfcourse.train.Trainer, `--steps_per_call` steps per tf.function call,
+  * tfcourse TF2 face: tfcourse.training.Trainer, `--steps_per_call` steps per tf.function call,
     fed by the trainer's own tf.data pipeline (index batches gathered in-graph);
   * Keras model.fit, defaults (one step per call; jit_compile="auto", which Keras resolves
     to off on a machine without a GPU), on that same pre-built tf.data pipeline;

@@ -5,7 +5,7 @@
 
 docs/img/digits.png          the first 32 training digits of the shipped MNIST, with labels
                              (tfcourse.plots.digit_grid, as notebook 01 shows them);
-docs/img/learning_curve.png  loss per step of a `tfcourse.train` run, read back from its
+docs/img/learning_curve.png  loss per step of a `tfcourse.training` run, read back from its
                              TensorBoard event files (tfcourse.events.read_scalars);
 docs/img/scaling.png         images/s and parallel efficiency of the small ResNet measured on this
                              machine's CPU (--scaling_results, written by
