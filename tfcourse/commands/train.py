@@ -6,9 +6,13 @@ HELP = "train the MNIST two-hidden-layer network (the tutorial's fully_connected
 
 
 def configure(parser):
+    import dataclasses
+    import types
+
     from tfcourse.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
 
-    defaults = TrainConfig()
+    # The fields' defaults, read without making (and checking) a config: the run's own is checked once.
+    defaults = types.SimpleNamespace(**{field.name: field.default for field in dataclasses.fields(TrainConfig)})
     add = parser.add_argument
     add("--learning_rate", "--learning-rate", type=positive_float, default=None,
         help="initial learning rate (default: 0.002 for adam, 0.01 for sgd/momentum as in the tutorial)")
