@@ -36,15 +36,15 @@ def measure(role, steps):
     """Runs inside the fresh process: throughput and all-reduce ms/step under this role's strategy."""
     import tensorflow as tf
 
-    from tfcourse import train
+    from tfcourse import training
     from tfcourse.datasets import read_data_sets
     from tfcourse.distribute import strategies
 
     strategy, chief = strategies.make_strategy(2 if role == "mirrored" else None)
     data_sets = read_data_sets()
-    config = train.TrainConfig(batch_size=BATCH, optimizer="sgd", learning_rate=LR, lr_schedule="constant",
-                               max_steps=10**9, steps_per_call=STEPS_PER_CALL, deterministic=False)
-    trainer = train.Trainer(config, data_sets.train.num_examples, strategy)
+    config = training.TrainConfig(batch_size=BATCH, optimizer="sgd", learning_rate=LR, lr_schedule="constant",
+                                  max_steps=10**9, steps_per_call=STEPS_PER_CALL, deterministic=False)
+    trainer = training.Trainer(config, data_sets.train.num_examples, strategy)
     iterator = iter(trainer.dataset(data_sets.train))
     trainer.train_steps(iterator, STEPS_PER_CALL)  # trace and warm up
     start = time.perf_counter()

@@ -27,8 +27,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import mnist, optimizers, train_input  # noqa: E402
-from tfcourse.datasets import read_data_sets  # noqa: E402
+from tfcourse import mnist  # noqa: E402
+from tfcourse.datasets import (
+    pipeline,  # noqa: E402
+    read_data_sets,  # noqa: E402
+)
+from tfcourse.training import optimizers  # noqa: E402
 
 BATCH, LR = 100, 0.002
 PRECISIONS = {"float32": tf.float32, "mixed_bfloat16": tf.bfloat16}
@@ -47,12 +51,12 @@ def forward(model, images, compute_dtype):
 def train_and_score(data_sets, precision, seed, epochs, steps_per_call):
     """Returns (training seconds, test precision@1, last loss, steps trained)."""
     compute_dtype = PRECISIONS[precision]
-    total = round(epochs * train_input.steps_per_epoch(data_sets.train.num_examples, BATCH))
+    total = round(epochs * pipeline.steps_per_epoch(data_sets.train.num_examples, BATCH))
     total -= total % steps_per_call
     model = mnist.MLP(128, 32, seed=seed)
     optimizer = optimizers.make_optimizer("adam", optimizers.make_schedule("cosine", LR, total))
     optimizer.build(model.trainable_variables)
-    iterator = iter(train_input.train_dataset_fn(data_sets.train, BATCH, seed)(None))
+    iterator = iter(pipeline.make_dataset(data_sets.train, BATCH, seed=seed))
 
     @tf.function
     def train_steps(num_steps):
@@ -81,7 +85,7 @@ def train_and_score(data_sets, precision, seed, epochs, steps_per_call):
 
 def loop_rates(data_sets, rounds, loop_steps):
     """{precision: best examples/s} of the step alone, rounds interleaved across precisions."""
-    dataset = train_input.train_dataset_fn(data_sets.train, BATCH, 0)(None).take(100)
+    dataset = pipeline.make_dataset(data_sets.train, BATCH, seed=0).take(100)
     images, labels = (tf.constant(np.stack(a)) for a in zip(*[(x.numpy(), y.numpy()) for x, y in dataset]))
     loops = {}
     for precision, compute_dtype in PRECISIONS.items():

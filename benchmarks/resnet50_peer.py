@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import info  # noqa: E402
+from tfcourse import environment  # noqa: E402
 from tfcourse.distribute import strategies  # noqa: E402
 from tfcourse.resnet import benchmark, train_step  # noqa: E402
 from tfcourse.resnet import model as resnet_model
@@ -92,7 +92,7 @@ def main():
             run["rates"].append(args.batch_size * args.steps / seconds)
     load_after = os.getloadavg()
 
-    hardware = info.hardware()
+    hardware = environment.hardware()
     print(f"\nResNet-50 training, synthetic {args.image_size}x{args.image_size} batches of {args.batch_size}, "
           f"{device_kind}, XLA {'on' if args.xla else 'off'}, {args.steps} steps x {args.rounds} interleaved rounds, "
           f"statistic: best round; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
@@ -109,7 +109,7 @@ def main():
         report = {"batch_size": args.batch_size, "image_size": args.image_size, "steps": args.steps,
                   "rounds": args.rounds, "xla": args.xla, "device": device_kind, "statistic": "best round",
                   "load_before": load_before, "load_after": load_after, "hardware": hardware,
-                  "versions": info.versions(),
+                  "versions": environment.versions(),
                   "runs": [{"model": which, "precision": precision, "parameters": run["parameters"],
                             "images_per_sec": run["rates"], "best": max(run["rates"])}
                            for (which, precision), run in runs.items()]}

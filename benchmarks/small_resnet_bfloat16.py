@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import info  # noqa: E402
+from tfcourse import environment  # noqa: E402
 from tfcourse.datasets import read_data_sets  # noqa: E402
 from tfcourse.resnet import inputs, train_step  # noqa: E402
 from tfcourse.resnet import model as resnet_model
@@ -148,7 +148,7 @@ def main():
     if args.learning_rate <= 0 or args.image_size < 8:
         parser.error("--learning_rate must be > 0 and --image_size >= 8")
     units = cpu_bf16_units()
-    print(f"CPU: {info.hardware()['cpu']}; bfloat16 units: {', '.join(units) or 'none'}", flush=True)
+    print(f"CPU: {environment.hardware()['cpu']}; bfloat16 units: {', '.join(units) or 'none'}", flush=True)
     data_sets = read_data_sets()
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -171,7 +171,7 @@ def main():
               f"test precision {bf16['test_precision'] - fp32['test_precision']:+.4f}")
     if args.json:
         report = {"args": vars(args), "statistic": "best round after round 0", "cpu_bf16_units": units,
-                  "hardware": info.hardware(), "versions": info.versions(),
+                  "hardware": environment.hardware(), "versions": environment.versions(),
                   "load_before": load_before, "load_after": load_after, "rows": rows}
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

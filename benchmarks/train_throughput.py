@@ -3,7 +3,7 @@
 Same MLP (784-128-32-10 by default), same SGD update (learning rate 0.01), same MNIST batches,
 every face's input built once before any clock starts:
 
-  * tfcourse TF2 face: tfcourse.train.Trainer, `--steps_per_call` steps per tf.function call,
+  * tfcourse TF2 face: tfcourse.training.Trainer, `--steps_per_call` steps per tf.function call,
     fed by the trainer's own tf.data pipeline (index batches gathered in-graph);
   * Keras model.fit, defaults (one step per call; jit_compile="auto", which Keras resolves
     to off on a machine without a GPU), on that same pre-built tf.data pipeline;
@@ -44,8 +44,16 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import mnist, optimizers, train, train_input, v1  # noqa: E402
-from tfcourse.datasets import read_data_sets  # noqa: E402
+from tfcourse import (  # noqa: E402
+    mnist,
+    training,  # noqa: E402
+    v1,
+)
+from tfcourse.datasets import (
+    pipeline,  # noqa: E402
+    read_data_sets,  # noqa: E402
+)
+from tfcourse.training import optimizers  # noqa: E402
 
 BATCH, LR, SEED = 100, 0.01, 0
 
@@ -62,10 +70,10 @@ class Face:
 
 
 def tf2_face(data_sets, hidden, steps_per_call, xla):
-    config = train.TrainConfig(hidden1=hidden[0], hidden2=hidden[1], batch_size=BATCH, optimizer="sgd",
-                               learning_rate=LR, lr_schedule="constant", max_steps=10**9,
-                               steps_per_call=steps_per_call, xla=xla, seed=SEED)
-    trainer = train.Trainer(config, data_sets.train.num_examples)
+    config = training.TrainConfig(hidden1=hidden[0], hidden2=hidden[1], batch_size=BATCH, optimizer="sgd",
+                                  learning_rate=LR, lr_schedule="constant", max_steps=10**9,
+                                  steps_per_call=steps_per_call, xla=xla, seed=SEED)
+    trainer = training.Trainer(config, data_sets.train.num_examples)
     iterator = iter(trainer.dataset(data_sets.train))
     trainer.train_steps(iterator, steps_per_call)  # trace and warm up
 
@@ -84,7 +92,7 @@ def keras_fit(data_sets, hidden, steps_per_execution):
     model.compile(optimizer=keras.optimizers.SGD(LR), steps_per_execution=steps_per_execution,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     # The TF2 face's own pipeline (same batches, same order), built once: fit only iterates it.
-    dataset = train_input.train_dataset_fn(data_sets.train, BATCH, SEED)(None)
+    dataset = pipeline.make_dataset(data_sets.train, BATCH, seed=SEED)
     # Trace and warm up; shuffle=False because the pipeline shuffles already.
     model.fit(dataset, steps_per_epoch=steps_per_execution * 2, epochs=1, verbose=0, shuffle=False)
 
@@ -120,7 +128,7 @@ def feed_dict_face(data_sets, hidden):
 
 def batches_in_memory(data_sets, count):
     """The first `count` batches of the trainer's order: float32 [count, B, 784], int32 [count, B]."""
-    dataset = train_input.train_dataset_fn(data_sets.train, BATCH, SEED)(None).take(count)
+    dataset = pipeline.make_dataset(data_sets.train, BATCH, seed=SEED).take(count)
     images, labels = zip(*[(x.numpy(), y.numpy()) for x, y in dataset])
     return tf.constant(np.stack(images)), tf.constant(np.stack(labels))
 

@@ -5,7 +5,7 @@
 
 docs/img/digits.png          the first 32 training digits of the shipped MNIST, with labels
                              (tfcourse.plots.digit_grid, as notebook 01 shows them);
-docs/img/learning_curve.png  loss per step of a `tfcourse.train` run, read back from its
+docs/img/learning_curve.png  loss per step of a `tfcourse.training` run, read back from its
                              TensorBoard event files (tfcourse.events.read_scalars);
 docs/img/scaling.png         images/s and parallel efficiency of the small ResNet measured on this
                              machine's CPU (--scaling_results, written by
@@ -83,11 +83,11 @@ def main(argv=None):
     if "digits" in args.figures:
         draw_digits(data.train, out / "digits.png")
     if "learning_curve" in args.figures:
-        from tfcourse import events, train
+        from tfcourse import events, training
 
         with tempfile.TemporaryDirectory() as log_dir:
-            config = train.TrainConfig(max_steps=args.max_steps, log_dir=log_dir, run_name="readme")
-            result = train.train(data, config, progress=False, verbose=False)
+            config = training.TrainConfig(max_steps=args.max_steps, log_dir=log_dir, run_name="readme")
+            result = training.train(data, config, progress=False, verbose=False)
             steps, losses = events.read_scalars(result.run_dir)["loss"]
         draw_learning_curve(steps, losses, result.test_precision, out / "learning_curve.png")
         print(f"learning curve: {len(steps)} points, loss {losses[0]:.3f} -> {losses[-1]:.3f}, "

@@ -51,15 +51,15 @@ def screenshot(url, path, tag_filter="^loss$|^accuracy/validation$", width=1280,
 
 def train_runs(log_dir, max_steps=2200):
     """Notebook 06's Adam and SGD runs on the shipped MNIST, into `log_dir`/<optimizer>-lr<rate>."""
-    from tfcourse import train
+    from tfcourse import training
     from tfcourse.datasets import read_data_sets
 
     data_sets = read_data_sets(seed=0)
     for optimizer, learning_rate in RUNS:
-        config = train.TrainConfig(optimizer=optimizer, learning_rate=learning_rate, max_steps=max_steps,
-                                   eval_every=275, seed=0, log_dir=str(log_dir),
-                                   run_name=f"{optimizer}-lr{learning_rate:g}")
-        train.train(data_sets, config, progress=False, verbose=False)
+        config = training.TrainConfig(optimizer=optimizer, learning_rate=learning_rate, max_steps=max_steps,
+                                      eval_every=275, seed=0, log_dir=str(log_dir),
+                                      run_name=f"{optimizer}-lr{learning_rate:g}")
+        training.train(data_sets, config, progress=False, verbose=False)
 
 
 def main(argv=None):

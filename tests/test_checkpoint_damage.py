@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO
 from fake_splits import small_data_sets
 
-from tfcourse import train
+from tfcourse import training
 
 TOTAL = 40
 
@@ -30,16 +30,16 @@ def _config(log_dir, **overrides):
     values = dict(hidden1=32, hidden2=16, max_steps=TOTAL, steps_per_call=10, checkpoint_every=10,
                   keep_checkpoints=3, lr_schedule="constant", log_dir=str(log_dir), run_name="run")
     values.update(overrides)
-    return train.TrainConfig(**values)
+    return training.TrainConfig(**values)
 
 
 @pytest.fixture(scope="module")
 def runs(data_sets, tmp_path_factory):
     """(a finished run's directory with ckpt-20/30/40, the weights of a run resumed from ckpt-30)."""
     base = tmp_path_factory.mktemp("damage")
-    train.train(data_sets, _config(base / "finished"), progress=False, verbose=False)
-    train.train(data_sets, _config(base / "reference", max_steps=30), progress=False, verbose=False)
-    reference = train.train(data_sets, _config(base / "reference", resume=True), progress=False, verbose=False)
+    training.train(data_sets, _config(base / "finished"), progress=False, verbose=False)
+    training.train(data_sets, _config(base / "reference", max_steps=30), progress=False, verbose=False)
+    reference = training.train(data_sets, _config(base / "reference", resume=True), progress=False, verbose=False)
     assert reference.resumed_from == 30
     return base / "finished" / "run", reference.model.get_weights()
 
@@ -77,7 +77,7 @@ def test_resume_skips_a_damaged_newest_checkpoint(data_sets, runs, tmp_path, cap
     damaged_bytes = damaged_file.read_bytes()
     capsys.readouterr()
 
-    result = train.train(data_sets, _config(log_dir, resume=True), progress=False, verbose=False)
+    result = training.train(data_sets, _config(log_dir, resume=True), progress=False, verbose=False)
 
     lines = capsys.readouterr().out.splitlines()
     moved_to = ckpt_dir / "damaged" / "ckpt-40"

@@ -60,3 +60,22 @@ def test_default_run_on_the_shipped_mnist_reaches_97_percent(tmp_path):
     assert "Test Data Eval:\n  Num examples: 10000  Num correct: " in out.stdout
     # The progress bar (tqdm, on stderr) shows the loss and examples/sec.
     assert "loss=" in out.stderr and "ex_s=" in out.stderr
+
+
+def test_the_command_checks_its_config_once(tmp_path, monkeypatch, capsys):
+    """Validation happens at the boundary, when the command makes its TrainConfig; the trainer trusts it."""
+    from tfcourse.cli import main
+    from tfcourse.training.config import TrainConfig
+
+    checked = []
+    validate = TrainConfig.validate
+
+    def counted(config):
+        checked.append(config.batch_size)
+        return validate(config)
+
+    monkeypatch.setattr(TrainConfig, "validate", counted)
+    code = main(["train", "--fake_data", "--max_steps", "2", "--steps_per_call", "1", "--hidden1", "8",
+                 "--hidden2", "8", "--batch_size", "10", "--no_progress", "--log_dir", str(tmp_path)])
+    assert code == 0 and "test precision@1" in capsys.readouterr().out
+    assert checked == [10]

@@ -12,13 +12,14 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     from tfcourse.distribute import strategies
     from tfcourse.datasets import read_data_sets
-    from tfcourse import mnist, train
+    from tfcourse import mnist
+    from tfcourse import training
     replicas, log_dir, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    config = train.TrainConfig(batch_size=64, optimizer="sgd", learning_rate=0.1, max_steps=20,
-                               steps_per_call=10, log_dir=log_dir, write_summaries=False)
+    config = training.TrainConfig(batch_size=64, optimizer="sgd", learning_rate=0.1, max_steps=20,
+                                  steps_per_call=10, log_dir=log_dir, write_summaries=False)
     strategy, chief = strategies.make_strategy(replicas)
-    result = train.train(read_data_sets(fake_data=True), config, strategy=strategy, chief=chief,
-                         progress=False, verbose=False)
+    result = training.train(read_data_sets(fake_data=True), config, strategy=strategy, chief=chief,
+                            progress=False, verbose=False)
     if chief:
         initial = mnist.initial_weights(config.hidden1, config.hidden2, config.seed)
         np.savez(out, replicas=strategy.num_replicas_in_sync,

@@ -78,7 +78,7 @@ def test_no_update_is_lost_and_two_workers_make_updates_stale(compared):
 def test_global_batches_follow_the_synchronous_trainer_order():
     import numpy as np
 
-    from tfcourse import train_input
+    from tfcourse.datasets import pipeline as train_input
 
     batches = paramserver.global_batches(1000, 100, seed=3, num_steps=25)
     assert batches.shape == (25, 100)

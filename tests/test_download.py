@@ -12,7 +12,7 @@ from conftest import REPO
 
 from tfcourse.datasets import download, locate
 from tfcourse.datasets.idx import read_bytes
-from tfcourse.datasets.mnist import load_mnist
+from tfcourse.datasets.mnist_files import load_mnist
 from tfcourse.errors import DataError
 
 

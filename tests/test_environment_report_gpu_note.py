@@ -6,7 +6,7 @@ A CUDA build of TensorFlow on a machine without a GPU logs "Could not find cuda 
 
 import tensorflow as tf
 
-from tfcourse.info import environment_report
+from tfcourse.environment import environment_report
 
 
 def test_the_report_calls_the_cuda_lines_expected_only_on_a_cuda_build_without_a_gpu():

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tfcourse import keras_multiworker
-from tfcourse.distribute import launch as launcher
+from tfcourse.distribute import processes
 
 
 def test_one_line_leaves_out_the_per_replica_tensors():
@@ -21,7 +21,7 @@ def test_one_line_leaves_out_the_per_replica_tensors():
 @pytest.mark.slow
 def test_fit_fails_under_two_workers():
     out = io.StringIO()
-    result = launcher.launch([sys.executable, "-m", "tfcourse.keras_multiworker"], 2, timeout=240, out=out)
+    result = processes.launch([sys.executable, "-m", "tfcourse.keras_multiworker"], 2, timeout=240, out=out)
     lines = [line for line in out.getvalue().splitlines() if " fit: " in line]
     assert result.returncode == 0 and len(lines) == 2, out.getvalue()[-3000:]
     for line in lines:

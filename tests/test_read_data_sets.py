@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tfcourse.datasets import locate, read_data_sets, write_idx
-from tfcourse.datasets.mnist import DataSet, dense_to_one_hot, load_mnist
+from tfcourse.datasets.mnist_files import DataSet, dense_to_one_hot, load_mnist
 from tfcourse.errors import DataError
 
 # Published per-class counts of the original MNIST files.

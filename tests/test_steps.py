@@ -2,8 +2,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfcourse import mnist, settings, steps
+from tfcourse import mnist, settings
 from tfcourse.datasets import DataSet, fake_images_and_labels
+from tfcourse.training import steps
 
 
 def test_training_step_is_plain_gradient_descent_and_lowers_the_loss():

@@ -4,15 +4,15 @@ tags, steps, values, the traced graph."""
 import pytest
 from fake_splits import small_data_sets
 
-from tfcourse import events, train
+from tfcourse import events, training
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    config = train.TrainConfig(hidden1=32, hidden2=16, max_steps=60, steps_per_call=15, summary_every=10,
-                               eval_every=30, lr_schedule="cosine", learning_rate=0.01,
-                               log_dir=str(tmp_path_factory.mktemp("logs")), run_name="tb")
-    result = train.train(small_data_sets(), config, progress=False, verbose=False)
+    config = training.TrainConfig(hidden1=32, hidden2=16, max_steps=60, steps_per_call=15, summary_every=10,
+                                  eval_every=30, lr_schedule="cosine", learning_rate=0.01,
+                                  log_dir=str(tmp_path_factory.mktemp("logs")), run_name="tb")
+    result = training.train(small_data_sets(), config, progress=False, verbose=False)
     return result, (events.read_scalars(result.run_dir), events.histogram_tags(result.run_dir),
                     events.traced_graph_ops(result.run_dir))
 

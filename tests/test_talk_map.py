@@ -101,7 +101,7 @@ def test_each_point_has_its_library_function_and_notebook_cell(point, names, not
 
 def _calls(called, dotted):
     """Whether `dotted` is among the full names called, directly or through a re-export
-    (tfcourse.datasets.read_data_sets is tfcourse.datasets.mnist.read_data_sets)."""
+    (tfcourse.datasets.read_data_sets is tfcourse.datasets.mnist_files.read_data_sets)."""
     if dotted in called:
         return True
     target = resolve(dotted)

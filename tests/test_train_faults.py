@@ -21,8 +21,9 @@ import pytest
 import tensorflow as tf
 from fake_splits import small_data_sets
 
-from tfcourse import checkpoints, run_lock, train
+from tfcourse import training
 from tfcourse.errors import CourseError
+from tfcourse.training import checkpoints, lock
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_STEPS = 400
@@ -210,9 +211,9 @@ def test_a_second_run_on_the_same_directory_is_refused_naming_the_holder(tmp_pat
         first.send_signal(signal.SIGKILL)
         first.wait()
     # A dead holder's lock file stays behind, naming it, but no longer blocks anyone.
-    assert run_lock.holder_pid(tmp_path / "run") == first.pid
-    with run_lock.RunLock(tmp_path / "run"):
-        assert run_lock.holder_pid(tmp_path / "run") == os.getpid()
+    assert lock.holder_pid(tmp_path / "run") == first.pid
+    with lock.RunLock(tmp_path / "run"):
+        assert lock.holder_pid(tmp_path / "run") == os.getpid()
 
 
 @pytest.fixture(scope="module")
@@ -224,29 +225,29 @@ def _config(tmp_path, **overrides):
     values = dict(hidden1=32, hidden2=16, max_steps=20, steps_per_call=10, checkpoint_every=10,
                   optimizer="sgd", learning_rate=0.1, log_dir=str(tmp_path), run_name="run", write_summaries=False)
     values.update(overrides)
-    return train.TrainConfig(**values)
+    return training.TrainConfig(**values)
 
 
 def test_the_lock_is_released_at_the_end_and_only_the_chief_takes_it(data_sets, tmp_path):
-    train.train(data_sets, _config(tmp_path), progress=False, verbose=False)
+    training.train(data_sets, _config(tmp_path), progress=False, verbose=False)
     run_dir = tmp_path / "run"
-    with run_lock.RunLock(run_dir):  # the finished run let go of it
+    with lock.RunLock(run_dir):  # the finished run let go of it
         with pytest.raises(CourseError, match=rf"in use by another training run \(pid {os.getpid()}\)"):
-            train.train(data_sets, _config(tmp_path, resume=True, max_steps=30), progress=False, verbose=False)
+            training.train(data_sets, _config(tmp_path, resume=True, max_steps=30), progress=False, verbose=False)
         # A non-chief worker writes nothing of the run's: it neither needs nor takes the lock.
-        worker = train.train(data_sets, _config(tmp_path, resume=True, max_steps=30), progress=False,
-                             verbose=False, chief=False)
+        worker = training.train(data_sets, _config(tmp_path, resume=True, max_steps=30), progress=False,
+                                verbose=False, chief=False)
         assert worker.resumed_from == 20 and worker.final_step == 30
     assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-20")
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(data_sets, tmp_path):
     ckpt_dir = tmp_path / "run" / "checkpoints"
-    train.train(data_sets, _config(tmp_path), progress=False, verbose=False)
+    training.train(data_sets, _config(tmp_path), progress=False, verbose=False)
     good = checkpoints.load_weights(ckpt_dir / "ckpt-20")
     with pytest.raises(CourseError) as caught:
-        train.train(data_sets, _config(tmp_path, resume=True, max_steps=60, learning_rate=1e6),
-                    progress=False, verbose=False)
+        training.train(data_sets, _config(tmp_path, resume=True, max_steps=60, learning_rate=1e6),
+                       progress=False, verbose=False)
     message = str(caught.value)
     match = re.fullmatch(r"loss became (nan|inf) at step (\d+): training diverged and stopped; the last good "
                          r"checkpoint (\S+) is kept; lower the learning rate", message)
@@ -272,7 +273,7 @@ def test_nan_loss_on_the_command_line_is_one_line_and_exit_2(tmp_path):
 
 def test_leftover_temp_folders_and_unpublished_saves_are_removed_and_never_restored(data_sets, tmp_path, capsys):
     ckpt_dir = tmp_path / "run" / "checkpoints"
-    first = train.train(data_sets, _config(tmp_path), progress=False, verbose=False)
+    first = training.train(data_sets, _config(tmp_path), progress=False, verbose=False)
     # What kills mid-save leave: shards of ckpt-90 not merged (a valid-looking copy), and a
     # merged ckpt-25 the state file never named.
     shutil.copytree(ckpt_dir, tmp_path / "copy")
@@ -282,7 +283,7 @@ def test_leftover_temp_folders_and_unpublished_saves_are_removed_and_never_resto
         shutil.copy(tmp_path / "copy" / f"ckpt-10{suffix}", ckpt_dir / f"ckpt-25{suffix}")
     capsys.readouterr()
 
-    resumed = train.train(data_sets, _config(tmp_path, resume=True, max_steps=30), verbose=True, progress=False)
+    resumed = training.train(data_sets, _config(tmp_path, resume=True, max_steps=30), verbose=True, progress=False)
     out = capsys.readouterr().out
     assert f"Removed {ckpt_dir}/ckpt-90_temp: left by a save that did not finish" in out
     assert f"Removed {ckpt_dir}/ckpt-25.index: left by a save that did not finish" in out
@@ -294,18 +295,18 @@ def test_leftover_temp_folders_and_unpublished_saves_are_removed_and_never_resto
 
 
 def test_a_launcher_restart_resumes_even_without_the_resume_flag(data_sets, tmp_path, monkeypatch):
-    train.train(data_sets, _config(tmp_path), progress=False, verbose=False)
+    training.train(data_sets, _config(tmp_path), progress=False, verbose=False)
     monkeypatch.setenv("TFCOURSE_ATTEMPT", "1")
-    again = train.train(data_sets, _config(tmp_path, max_steps=30), progress=False, verbose=False)
+    again = training.train(data_sets, _config(tmp_path, max_steps=30), progress=False, verbose=False)
     assert again.resumed_from == 20 and again.steps == list(range(21, 31))
 
 
 def test_a_checkpoint_dir_outside_the_run_is_locked_too_and_a_refusal_keeps_nothing_locked(data_sets, tmp_path):
     shared = tmp_path / "shared-checkpoints"
-    with run_lock.RunLock(shared):
+    with lock.RunLock(shared):
         with pytest.raises(CourseError, match=rf"{shared} is in use by another training run \(pid {os.getpid()}\)"):
-            train.train(data_sets, _config(tmp_path, checkpoint_dir=str(shared)), progress=False, verbose=False)
-    with run_lock.RunLock(tmp_path / "run"):  # the run dir's lock was given back
+            training.train(data_sets, _config(tmp_path, checkpoint_dir=str(shared)), progress=False, verbose=False)
+    with lock.RunLock(tmp_path / "run"):  # the run dir's lock was given back
         pass
 
 
@@ -313,21 +314,22 @@ def test_an_unwritable_log_dir_is_one_clear_error(tmp_path):
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(CourseError, match=r"^cannot write the run directory .*/file/run: Not a directory; "
                                           r"choose a writable --log_dir$"):
-        run_lock.RunLock(tmp_path / "file" / "run")
+        lock.RunLock(tmp_path / "file" / "run")
 
 
 def test_the_pre_save_check_sees_a_single_non_finite_weight():
-    from tfcourse import mnist, train_safety
+    from tfcourse import mnist
+    from tfcourse.training import safety
 
     model = mnist.MLP(8, 4, seed=0)
-    assert train_safety.weights_finite(model)
+    assert safety.weights_finite(model)
     for bad in (np.nan, np.inf):
         values = model.hidden2.biases.numpy()
         values[3] = bad
         model.hidden2.biases.assign(values)
-        assert not train_safety.weights_finite(model)
+        assert not safety.weights_finite(model)
         model.hidden2.biases.assign(np.zeros_like(values))
-        assert train_safety.weights_finite(model)
+        assert safety.weights_finite(model)
 
 
 def _small_disk(max_file_bytes):

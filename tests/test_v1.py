@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from fake_splits import small_data_sets
 
-from tfcourse import train, train_input, v1
+from tfcourse import training, v1
+from tfcourse.datasets import pipeline
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +41,13 @@ def test_fill_feed_dict_takes_the_batch_size_from_the_placeholder(data_sets):
 def test_graph_face_and_tf2_face_give_the_same_losses(data_sets):
     """Same initial weights, same batches, SGD 0.1: the per-step losses agree tightly."""
     steps, batch_size = 30, 100
-    config = train.TrainConfig(hidden1=32, hidden2=16, batch_size=batch_size, optimizer="sgd",
-                               learning_rate=0.1, lr_schedule="constant", max_steps=steps,
-                               steps_per_call=steps, seed=3)
-    trainer = train.Trainer(config, data_sets.train.num_examples)
+    config = training.TrainConfig(hidden1=32, hidden2=16, batch_size=batch_size, optimizer="sgd",
+                                  learning_rate=0.1, lr_schedule="constant", max_steps=steps,
+                                  steps_per_call=steps, seed=3)
+    trainer = training.Trainer(config, data_sets.train.num_examples)
     tf2_losses, _ = trainer.train_steps(iter(trainer.dataset(data_sets.train)), steps)
 
-    batches = list(train_input.train_dataset_fn(data_sets.train, batch_size, seed=3)().take(steps).as_numpy_iterator())
+    batches = list(pipeline.make_dataset(data_sets.train, batch_size, seed=3).take(steps).as_numpy_iterator())
     with tf.Graph().as_default():
         # No weights passed: the graph's own stateless initializer draws the TF2 model's values.
         ops = v1.build_graph(batch_size, 32, 16, 0.1, seed=3)

@@ -5,7 +5,7 @@ by `tfcourse.tensorboard_server`). The same files can be read with TensorBoard's
 EventAccumulator: that is what the notebooks do to plot the loss inside the page and to
 check that the summaries really were written. `read_scalars` returns the numbers of either
 face (TF1 or TF2); `histogram_tags` and `traced_graph_ops` list the rest of what a run
-recorded. (Writing them is `tfcourse.summaries`' job.)
+recorded. (Writing them is `tfcourse.training.summaries`' job.)
 """
 
 import pathlib

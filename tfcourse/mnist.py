@@ -1,9 +1,9 @@
 """The MNIST tutorial's model in TensorFlow 2: inference, loss and evaluation.
 
-The talk's four functions map onto this module and `tfcourse.train`:
+The talk's four functions map onto this module and `tfcourse.training`:
   * inference  -> `MLP.__call__` (two ReLU hidden layers and a linear softmax layer);
   * loss       -> `loss` (one-hot labels, softmax cross-entropy, mean over the batch);
-  * training   -> `tfcourse.train.Trainer` (optimizer, global step, summaries);
+  * training   -> `tfcourse.training.Trainer` (optimizer, global step, summaries);
   * evaluation -> `evaluation` (how many top-1 predictions are right).
 The graph/session face of the same math lives in `tfcourse.v1`.
 """
@@ -13,11 +13,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
+# The MNIST shapes are the data's; the model re-exports them (mnist.IMAGE_PIXELS in notebook 02).
+from tfcourse.datasets.mnist_files import IMAGE_PIXELS, IMAGE_SIZE, NUM_CLASSES  # noqa: F401
 from tfcourse.errors import CourseError, check_positive_int
-
-NUM_CLASSES = 10
-IMAGE_SIZE = 28
-IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
 LAYER_NAMES = ("hidden1", "hidden2", "softmax_linear")
 

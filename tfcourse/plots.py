@@ -8,10 +8,10 @@ and must stay small.
 
 import numpy as np
 
+from tfcourse.datasets.mnist_files import IMAGE_SIZE
 from tfcourse.errors import CourseError
 
 DPI = 80
-IMAGE_SIZE = 28
 
 
 def new_figure(figsize, rows=1, columns=1):

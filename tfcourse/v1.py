@@ -15,16 +15,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfcourse import mnist
-from tfcourse.errors import CourseError, check_positive_int
-from tfcourse.mnist import IMAGE_PIXELS
+from tfcourse.datasets import pipeline
+from tfcourse.datasets.mnist_files import IMAGE_PIXELS
+from tfcourse.errors import CourseError, check_positive_int, check_positive_number
 
 v1 = tf.compat.v1
-
-
-def _check_learning_rate(learning_rate):
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-            or not 0 < learning_rate < math.inf:
-        raise CourseError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
 
 
 def placeholder_inputs(batch_size):
@@ -94,7 +89,7 @@ def training(loss, learning_rate):
     Returns:
       train_op: the op to pass to sess.run to take one step.
     """
-    _check_learning_rate(learning_rate)
+    check_positive_number("learning_rate", learning_rate)
     v1.summary.scalar("loss", loss)
     optimizer = v1.train.GradientDescentOptimizer(learning_rate)
     global_step = v1.Variable(0, name="global_step", trainable=False)
@@ -145,12 +140,12 @@ def run_training(data_sets, log_dir, hidden1_units=128, hidden2_units=32, batch_
     """
     check_positive_int("max_steps", max_steps)
     check_positive_int("batch_size", batch_size)
-    _check_learning_rate(learning_rate)
+    check_positive_number("learning_rate", learning_rate)
     for name in ("train", "validation", "test"):
         num_examples = getattr(data_sets, name).num_examples
         # An empty split is simply not evaluated; a non-empty one needs a whole batch.
-        if num_examples and batch_size > num_examples:
-            raise CourseError(f"batch_size {batch_size} is larger than the {name} split ({num_examples} examples)")
+        if num_examples:
+            pipeline.check_batch(batch_size, num_examples, split=name)
     os.makedirs(log_dir, exist_ok=True)
     with tf.Graph().as_default():
         ops = build_graph(batch_size, hidden1_units, hidden2_units, learning_rate, seed=seed)

@@ -18,6 +18,8 @@ intermediate tensor to memory.
 import collections
 import re
 
+from tfcourse.datasets.mnist_files import IMAGE_PIXELS
+
 # HLO instructions that are bookkeeping, not work: they generate no kernel.
 _NOT_KERNELS = frozenset(["parameter", "constant", "tuple", "get-tuple-element", "bitcast"])
 
@@ -209,7 +211,7 @@ def loop_slice_shapes(num_examples=2000, batch_size=100):
     """
     import tensorflow as tf
 
-    images = tf.zeros([num_examples, IMAGE_PIXELS_FOR_LOOP])
+    images = tf.zeros([num_examples, IMAGE_PIXELS])
 
     def python_slice(data, steps):
         total = tf.zeros([])
@@ -222,7 +224,7 @@ def loop_slice_shapes(num_examples=2000, batch_size=100):
         total = tf.zeros([])
         for i in tf.range(steps):
             start = (i * batch_size) % (num_examples - batch_size)
-            total += tf.reduce_sum(tf.slice(data, [start, 0], [batch_size, IMAGE_PIXELS_FOR_LOOP]))
+            total += tf.reduce_sum(tf.slice(data, [start, 0], [batch_size, IMAGE_PIXELS]))
         return total
 
     shapes = {}
@@ -232,5 +234,3 @@ def loop_slice_shapes(num_examples=2000, batch_size=100):
                                       if i.opcode in ("slice", "dynamic-slice") and i.shape.startswith("f32[")})
     return shapes
 
-
-IMAGE_PIXELS_FOR_LOOP = 784  # MNIST rows; kept local so this module does not import the model

@@ -12,7 +12,7 @@ def configure(parser):
 
 def run(args):
     from tfcourse.datasets import download
-    from tfcourse.info import check_data
+    from tfcourse.environment import check_data
 
     directory, how, status = check_data(args.input_data_dir)
     if args.download and any(s == "missing" for s in status.values()):

@@ -9,7 +9,7 @@ def configure(parser):
 
 
 def run(args):
-    from tfcourse.info import environment_report
+    from tfcourse.environment import environment_report
 
     print("\n".join(environment_report(args.input_data_dir)))
     return 0

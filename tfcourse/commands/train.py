@@ -6,9 +6,13 @@ HELP = "train the MNIST two-hidden-layer network (the tutorial's fully_connected
 
 
 def configure(parser):
-    from tfcourse.train_config import OPTIMIZERS, SCHEDULES, TrainConfig
+    import dataclasses
+    import types
 
-    defaults = TrainConfig()
+    from tfcourse.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
+
+    # The fields' defaults, read without making (and checking) a config: the run's own is checked once.
+    defaults = types.SimpleNamespace(**{field.name: field.default for field in dataclasses.fields(TrainConfig)})
     add = parser.add_argument
     add("--learning_rate", "--learning-rate", type=positive_float, default=None,
         help="initial learning rate (default: 0.002 for adam, 0.01 for sgd/momentum as in the tutorial)")
@@ -74,9 +78,10 @@ def run(args):
     from tfcourse import settings
     from tfcourse.datasets import locate, read_data_sets
     from tfcourse.errors import CourseError
-    from tfcourse.train_config import DEFAULT_LEARNING_RATES, TrainConfig
+    from tfcourse.training.config import DEFAULT_LEARNING_RATES, TrainConfig
 
-    # Everything checkable is checked before TensorFlow loads: a wrong flag answers at once.
+    # Everything checkable is checked before TensorFlow loads: a wrong flag answers at once
+    # (the TrainConfig checks itself as it is made).
     if args.input_data_dir and not args.fake_data and not locate.has_mnist(args.input_data_dir):
         where = "does not exist" if not os.path.isdir(args.input_data_dir) else "lacks the four MNIST files"
         raise CourseError(f"--input_data_dir {args.input_data_dir} {where}; "
@@ -88,16 +93,12 @@ def run(args):
         steps_per_call=args.steps_per_call, xla=args.xla, log_dir=args.log_dir or settings.default_log_dir(),
         run_name=args.run_name, resume=args.resume, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints)
-    config.validate()
     from tfcourse.distribute import strategies
 
     # Before any TensorFlow op: logical CPUs and the multi-worker runtime are set up first.
     strategy, chief = strategies.make_strategy(args.replicas)
     data_sets = read_data_sets(args.input_data_dir, fake_data=args.fake_data, seed=args.seed)
-    if config.batch_size > data_sets.train.num_examples:
-        raise CourseError(f"batch_size {config.batch_size} is larger than the training split "
-                          f"({data_sets.train.num_examples} examples)")
-    from tfcourse.train import TrainingInterrupted, train
+    from tfcourse.training import TrainingInterrupted, train
 
     try:
         result = train(data_sets, config, strategy=strategy, chief=chief, progress=not args.no_progress and chief)

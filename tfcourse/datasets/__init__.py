@@ -5,7 +5,7 @@ Nothing here imports the model: data flows one way, datasets -> model -> trainer
 
 from tfcourse.datasets.idx import read_idx, write_idx
 from tfcourse.datasets.locate import resolve_data_dir
-from tfcourse.datasets.mnist import (
+from tfcourse.datasets.mnist_files import (
     DataSet,
     Datasets,
     dense_to_one_hot,

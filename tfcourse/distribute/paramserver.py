@@ -28,7 +28,8 @@ import time
 
 import numpy as np
 
-from tfcourse import mnist, settings, train_input
+from tfcourse import mnist, settings
+from tfcourse.datasets import pipeline as train_input
 from tfcourse.distribute.tfconfig import HOST, free_ports
 from tfcourse.errors import CourseError, check_positive_int
 
@@ -148,7 +149,7 @@ def train_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, max
     """
     import tensorflow as tf
 
-    from tfcourse import train
+    from tfcourse import training as train
 
     for name, value in (("num_workers", num_workers), ("batch_size", batch_size), ("max_steps", max_steps),
                         ("steps_per_call", steps_per_call)):
@@ -210,7 +211,7 @@ def train_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, max
 
 def train_sync(data_sets, replicas=2, batch_size=100, learning_rate=0.1, max_steps=600, steps_per_call=10,
                seed=0, hidden1=128, hidden2=32, log_dir=None):
-    """The synchronous trainer (tfcourse.train) with plain SGD under MirroredStrategy.
+    """The synchronous trainer (tfcourse.training) with plain SGD under MirroredStrategy.
 
     `replicas` logical CPUs (or GPUs) share each global batch of `batch_size`; must run
     before TensorFlow initialises its devices when replicas > 1.
@@ -219,7 +220,8 @@ def train_sync(data_sets, replicas=2, batch_size=100, learning_rate=0.1, max_ste
     """
     import tempfile
 
-    from tfcourse import settings, train
+    from tfcourse import settings
+    from tfcourse import training as train
     from tfcourse.distribute import strategies
 
     config = train.TrainConfig(hidden1=hidden1, hidden2=hidden2, batch_size=batch_size, optimizer="sgd",

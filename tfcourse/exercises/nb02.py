@@ -301,7 +301,8 @@ def _deeper_step_matmuls():
     import keras
     import tensorflow as tf
 
-    from tfcourse import graphs, mnist, steps
+    from tfcourse import graphs, mnist
+    from tfcourse.training import steps
 
     sizes = [784, 64, 32, 16, 10]
 

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 
+from tfcourse.datasets.mnist_files import NUM_CLASSES
 from tfcourse.exercises.core import (
     AnswerError,
     Case,
@@ -15,8 +16,6 @@ from tfcourse.exercises.core import (
     ValueExercise,
     compare_values,
 )
-
-NUM_CLASSES = 10
 
 # ---------------------------------------------------------------- q1: the loss
 

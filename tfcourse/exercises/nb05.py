@@ -62,7 +62,7 @@ def _run_saves(function, save_steps):
     """Trains a step, sets `step` and calls `function` at each save step; then reads what the directory holds."""
     import tensorflow as tf
 
-    from tfcourse import steps
+    from tfcourse.training import steps
 
     model, optimizer, step, (images, labels) = _training_state(16, 8, seed=1)
     with tempfile.TemporaryDirectory() as directory:
@@ -189,7 +189,7 @@ def _restore_cases():
 
 def _run_restore(function, case_input):
     """Writes a run's checkpoints to a fresh directory, restores with `function`, reads what it restored."""
-    from tfcourse import checkpoints, steps
+    from tfcourse.training import checkpoints, steps
 
     hidden1, hidden2, save_steps = case_input
     model, optimizer, step, (images, labels) = _training_state(hidden1, hidden2, seed=hidden1)

@@ -24,7 +24,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfcourse import info, xla
+from tfcourse import environment, xla
 from tfcourse.distribute import processes, strategies, tfconfig
 from tfcourse.errors import CourseError
 from tfcourse.resnet import model as resnet_model
@@ -149,8 +149,8 @@ def run_benchmark(config=None, progress=True, **options):
         "warmup_steps": config.warmup,
         "warmup_time_s": warmup_seconds,
         **stats,
-        "hardware": info.hardware(),
-        "versions": info.versions(),
+        "hardware": environment.hardware(),
+        "versions": environment.versions(),
     }
     return result
 

@@ -11,9 +11,9 @@ import contextlib
 import keras
 import tensorflow as tf
 
-from tfcourse import optimizers
 from tfcourse.errors import CourseError
 from tfcourse.resnet import inputs
+from tfcourse.training import optimizers
 
 # What each --precision means: the Keras dtype policy, and whether float16's narrow exponent
 # needs dynamic loss scaling (bfloat16 has float32's exponent range, so it does not).

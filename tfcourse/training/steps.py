@@ -1,6 +1,6 @@
 """One training step of the TF2 face, spelled out for the notebooks.
 
-`tfcourse.train.Trainer` runs the same forward / loss / gradients / update sequence,
+`tfcourse.training.Trainer` runs the same forward / loss / gradients / update sequence,
 wrapped for distribution strategies and many steps per call; this is the single-device
 step a student can read in one screen and trace into a graph (notebooks 02 and 03).
 """

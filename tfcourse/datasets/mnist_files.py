@@ -12,7 +12,7 @@ import numpy as np
 
 from tfcourse.datasets import download, locate
 from tfcourse.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, parse_idx, read_bytes, sha256_of
-from tfcourse.errors import DataError, check_positive_int
+from tfcourse.errors import DataError, check_int, check_positive_int
 
 NUM_CLASSES = 10
 IMAGE_SIZE = 28
@@ -196,8 +196,7 @@ def read_data_sets(train_dir=None, fake_data=False, one_hot=False, validation_si
     Returns:
       Datasets(train, validation, test).
     """
-    if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
-        raise DataError(f"validation_size must be a non-negative integer, got {validation_size!r}")
+    check_int("validation_size", validation_size, 0, error=DataError)
     if fake_data:
         # One draw split in two, so train and test share the class prototypes.
         images, labels = fake_images_and_labels(70000, seed=seed)

@@ -8,8 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfcourse.errors import CourseError
-from tfcourse.train_config import DEFAULT_LEARNING_RATES, OPTIMIZERS, SCHEDULES  # noqa: F401 (re-exported)
+from tfcourse.errors import check_choice, check_positive_number
+from tfcourse.training.config import DEFAULT_LEARNING_RATES, OPTIMIZERS, SCHEDULES  # noqa: F401 (re-exported)
 
 
 def make_schedule(name, learning_rate, total_steps):
@@ -21,10 +21,8 @@ def make_schedule(name, learning_rate, total_steps):
       learning_rate: the initial rate, > 0.
       total_steps: length of the run in steps, > 0.
     """
-    if name not in SCHEDULES:
-        raise CourseError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
-    if not learning_rate > 0:
-        raise CourseError(f"learning_rate must be > 0, got {learning_rate!r}")
+    check_choice("lr_schedule", name, SCHEDULES)
+    check_positive_number("learning_rate", learning_rate)
     if name == "constant":
         return float(learning_rate)
     if name == "cosine":
@@ -38,13 +36,12 @@ def make_optimizer(name, learning_rate, momentum=0.9):
 
     Create it under the strategy's scope so its slot variables are mirrored too.
     """
+    check_choice("optimizer", name, OPTIMIZERS)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate)
     if name == "momentum":
         return keras.optimizers.SGD(learning_rate, momentum=momentum)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    raise CourseError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    return keras.optimizers.Adam(learning_rate)
 
 
 def current_learning_rate(optimizer):

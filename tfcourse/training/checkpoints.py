@@ -23,7 +23,7 @@ import shutil
 
 import tensorflow as tf
 
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_positive_int
 
 _VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -33,10 +33,25 @@ def make_checkpoint(model, optimizer, step):
     return tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
 
 
+def save(manager, step):
+    """`manager.save` numbered by the training step; a write that fails raises a one-line CourseError.
+
+    A full disk or a quota: TensorFlow wrote to `ckpt-N_temp` and never published it, so
+    the last complete checkpoint stays the latest (removed at the next start-up).
+    """
+    try:
+        manager.save(checkpoint_number=step)
+    except (tf.errors.OpError, OSError) as error:
+        reason = re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", _first_line(error))
+        kept = (f"the last complete checkpoint {manager.latest_checkpoint} is kept" if manager.latest_checkpoint
+                else "no checkpoint was written")
+        raise CourseError(f"cannot write the checkpoint of step {step} in {manager.directory}: {reason}; free some "
+                          f"space or choose another --log_dir; {kept}") from None
+
+
 def make_manager(checkpoint, directory, max_to_keep=3):
     """A CheckpointManager writing `directory`/ckpt-<step>, keeping the newest `max_to_keep`."""
-    if isinstance(max_to_keep, bool) or not isinstance(max_to_keep, int) or max_to_keep <= 0:
-        raise CourseError(f"keep_checkpoints must be a positive integer, got {max_to_keep!r}")
+    check_positive_int("keep_checkpoints", max_to_keep)
     return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep)
 
 

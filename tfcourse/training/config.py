@@ -3,9 +3,8 @@ and flag errors answer instantly).
 """
 
 import dataclasses
-import math
 
-from tfcourse.errors import CourseError, check_positive_int
+from tfcourse.errors import CourseError, check_choice, check_positive_int, check_positive_number
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -16,8 +15,10 @@ DEFAULT_LEARNING_RATES = {"sgd": 0.01, "momentum": 0.01, "adam": 0.002}
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything a run depends on; `validate()` checks it with one-line CourseErrors.
+    """Everything a run depends on, checked when it is made (`validate()`: one-line CourseErrors).
 
+    The one check of a run's settings: the CLI's flags, a notebook's TrainConfig(...) and
+    `dataclasses.replace` all construct one, so every config the trainer sees passed it.
     Length: `max_steps` if given, else `epochs` passes over the training split.
     """
 
@@ -45,6 +46,9 @@ class TrainConfig:
     summary_every: int = 10
     write_summaries: bool = True
 
+    def __post_init__(self):
+        self.validate()
+
     def validate(self):
         for name in ("hidden1", "hidden2", "batch_size", "steps_per_call", "checkpoint_every",
                      "keep_checkpoints", "summary_every", "max_steps", "eval_every"):
@@ -54,12 +58,9 @@ class TrainConfig:
             check_positive_int(name, value)
         if self.max_steps is None and (self.epochs is None or not self.epochs > 0):
             raise CourseError(f"epochs must be > 0 (or give max_steps), got {self.epochs!r}")
-        if not isinstance(self.learning_rate, (int, float)) or not 0 < self.learning_rate < math.inf:
-            raise CourseError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise CourseError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.lr_schedule not in SCHEDULES:
-            raise CourseError(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {self.lr_schedule!r}")
+        check_positive_number("learning_rate", self.learning_rate)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
 
     def default_run_name(self):
         """A name fixed by the hyperparameters, so --resume finds the same directory."""
