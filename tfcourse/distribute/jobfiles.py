@@ -23,16 +23,14 @@ import json
 import os
 import shlex
 
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_int, check_positive_int
 
 
 def _check(num_workers, npernode, gpus):
-    if num_workers < 1:
-        raise CourseError(f"-np must be a positive integer, got {num_workers}")
+    num_workers = check_positive_int("-np", num_workers)
     if not 1 <= npernode <= num_workers:
         raise CourseError(f"-npernode must be between 1 and -np ({num_workers}), got {npernode}")
-    if gpus < 0:
-        raise CourseError(f"--gpus must be 0 or more, got {gpus}")
+    check_int("--gpus", gpus, 0)
 
 
 def slurm_script(command, num_workers, npernode=None, gpus=0, port_base=8888, time_limit="01:00:00",

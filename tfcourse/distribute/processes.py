@@ -33,7 +33,7 @@ import time
 
 from tfcourse.distribute import protocol
 from tfcourse.distribute.tfconfig import HOST, check_ports_free, cluster_spec, free_ports, tasks_of, tf_config
-from tfcourse.errors import CourseError, check_positive_int
+from tfcourse.errors import CourseError, check_int, check_positive_int, check_positive_number
 
 LaunchResult = collections.namedtuple("LaunchResult", "returncode attempts failures")
 
@@ -229,10 +229,9 @@ def launch(command, num_workers, npernode=None, restarts=0, timeout=None, chief_
     npernode = num_workers if npernode is None else npernode
     if not 1 <= npernode <= num_workers:
         raise CourseError(f"-npernode must be between 1 and -np ({num_workers}), got {npernode}")
-    if restarts < 0:
-        raise CourseError(f"--restarts must be 0 or more, got {restarts}")
-    if timeout is not None and timeout <= 0:
-        raise CourseError(f"--timeout must be a positive number of seconds, got {timeout}")
+    check_int("--restarts", restarts, 0)
+    if timeout is not None:
+        check_positive_number("--timeout (seconds)", timeout)
     if chief_task and num_workers < 2:
         raise CourseError("--chief needs -np 2 or more (one chief plus at least one worker)")
     if ports is not None:

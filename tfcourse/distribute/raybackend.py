@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from tfcourse.distribute import tfconfig
-from tfcourse.errors import CourseError, check_positive_int
+from tfcourse.errors import CourseError, check_int, check_positive_int
 
 INSTALL_HINT = "pip install 'tfcourse[ray]'"
 OBJECT_STORE_BYTES = 100 * 1024 ** 2  # Ray's minimum is 75 MiB; nothing big goes through it here
@@ -173,8 +173,7 @@ def launch_on_ray(worker, config, num_workers, address=None, restarts=0, gpus=0,
       0 when every worker finished, the chief's status if it returned one, 1 if Ray reports a failure.
     """
     num_workers = check_positive_int("-np", num_workers)
-    if restarts < 0:
-        raise CourseError(f"--restarts must be 0 or more, got {restarts}")
+    check_int("--restarts", restarts, 0)
     out = sys.stdout if out is None else out
     # Read when ray is imported: show every worker's lines, not "[repeated 3x across cluster]".
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")

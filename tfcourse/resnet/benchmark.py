@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from tfcourse import environment, xla
 from tfcourse.distribute import processes, strategies, tfconfig
-from tfcourse.errors import CourseError
+from tfcourse.errors import CourseError, check_int, check_positive_int
 from tfcourse.resnet import model as resnet_model
 from tfcourse.resnet import train_step
 from tfcourse.resnet.results import append_result, read_results  # noqa: F401  (re-exported)
@@ -56,9 +56,7 @@ class BenchConfig:
         if self.model not in MODELS:
             raise CourseError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         for name, lowest in (("batch_size", 1), ("replicas", 1), ("steps", 1), ("warmup", 0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-                raise CourseError(f"{name} must be an integer >= {lowest}, got {value!r}")
+            check_int(name, getattr(self, name), lowest)
         train_step.check_precision(self.precision)
 
     def net_config(self):
@@ -216,8 +214,7 @@ def run_cpu_layouts(config, repeats=1, output=None, printer=None):
     Returns:
       list of result dicts, in the order run.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise CourseError(f"repeats must be an integer >= 1, got {repeats!r}")
+    check_positive_int("repeats", repeats)
     results = []
     for repeat in range(repeats):
         for name, (replicas, workers) in CPU_LAYOUTS.items():

@@ -12,7 +12,7 @@ three channels, as an ImageNet network expects colour images.
 import tensorflow as tf
 
 from tfcourse.datasets.pipeline import make_dataset
-from tfcourse.errors import CourseError
+from tfcourse.errors import check_int
 
 MNIST_SIDE = 28
 
@@ -51,8 +51,7 @@ def mnist_to_rgb(images, image_size=32):
     Returns:
       [B, S, S, 3] float32.
     """
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 8:
-        raise CourseError(f"image_size must be an integer of at least 8, got {image_size!r}")
+    check_int("image_size", image_size, 8)
     x = tf.reshape(tf.convert_to_tensor(images, tf.float32), [-1, MNIST_SIDE, MNIST_SIDE, 1])
     if image_size >= MNIST_SIDE:
         before = (image_size - MNIST_SIDE) // 2
