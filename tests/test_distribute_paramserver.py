@@ -90,8 +90,8 @@ def test_global_batches_follow_the_synchronous_trainer_order():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(num_workers=0), "num_workers must be a positive integer"),
     (dict(steps_per_call=True), "steps_per_call must be a positive integer"),
-    (dict(learning_rate=-1.0), "learning_rate must be > 0"),
-    (dict(learning_rate="fast"), "learning_rate must be > 0"),
+    (dict(learning_rate=-1.0), "learning_rate must be a positive finite number"),
+    (dict(learning_rate="fast"), "learning_rate must be a positive finite number"),
     (dict(update="adam"), "update must be one of assign_sub, read_assign"),
 ])
 def test_bad_arguments_say_what_was_expected(kwargs, message):

@@ -23,7 +23,6 @@ The coordinator feeds every step its batch, in the same order as the synchronous
 
 import dataclasses
 import gc
-import numbers
 import time
 
 import numpy as np
@@ -31,7 +30,7 @@ import numpy as np
 from tfcourse import mnist, settings
 from tfcourse.datasets import pipeline as train_input
 from tfcourse.distribute.tfconfig import HOST, free_ports
-from tfcourse.errors import CourseError, check_positive_int
+from tfcourse.errors import CourseError, check_positive_int, check_positive_number
 
 # In-process servers cannot be stopped; keeping references stops them being garbage
 # collected while a strategy still talks to them (they end with the process).
@@ -154,9 +153,7 @@ def train_async(data_sets, num_workers=2, batch_size=100, learning_rate=0.1, max
     for name, value in (("num_workers", num_workers), ("batch_size", batch_size), ("max_steps", max_steps),
                         ("steps_per_call", steps_per_call)):
         check_positive_int(name, value)
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
-            or not 0 < learning_rate < float("inf"):
-        raise CourseError(f"learning_rate must be > 0, got {learning_rate!r}")
+    check_positive_number("learning_rate", learning_rate)
     if update not in UPDATES:
         raise CourseError(f"update must be one of {', '.join(UPDATES)}, got {update!r}")
     settings.set_seed(seed)
