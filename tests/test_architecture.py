@@ -87,6 +87,29 @@ def command_layer_imports(root):
     return offending_imports(root, lambda module: not _within(module, COMMAND_LAYER), COMMAND_LAYER)
 
 
+# Names that mean the same thing in each place they are defined: every command module's
+# protocol (`configure`, `run`), and the tutorial's functions in its two faces, the graph/session
+# one (v1) beside the TF2 model (mnist) and trainer (training.evaluation).
+SHARED_ON_PURPOSE = {
+    "configure": "commands", "run": "commands",
+    "loss": "v1 and mnist", "evaluation": "v1 and mnist", "do_eval": "v1 and training",
+}
+
+
+def shared_public_names(root):
+    """{name: [modules]} for module-level public functions and classes defined in more than one module."""
+    by_name = collections.defaultdict(list)
+    for module, path in modules(root).items():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                by_name[node.name].append(module)
+    return {name: found for name, found in by_name.items() if len(found) > 1 and name not in SHARED_ON_PURPOSE}
+
+
+def test_no_two_modules_define_one_public_name():
+    assert shared_public_names(PACKAGE) == {}, "one name, one meaning: rename one, or make it private"
+
+
 def test_no_two_modules_share_a_file_name():
     assert shared_file_names(PACKAGE) == {}, "rename the library module; commands keep the subcommand names"
 
@@ -138,3 +161,15 @@ def test_the_rules_catch_what_they_forbid(tmp_path):
         "tfcourse.mnist imports tfcourse.training",
         "tfcourse.mnist imports tfcourse.training.loop",
     ]
+
+
+def test_the_public_name_rule_catches_a_name_defined_twice(tmp_path):
+    root = _plant(tmp_path, {
+        "resnet/scaling.py": "def format_table(rows):\n    pass\n\ndef _helper():\n    pass\n",
+        "exercises/gradebook.py": "class format_table:\n    pass\n\ndef _helper():\n    pass\n",
+        "commands/info.py": "def run(args):\n    pass\n",
+        "commands/data.py": "def run(args):\n    pass\n",
+        "mnist.py": "def inference():\n    def inner():\n        pass\n",
+        "v1.py": "def inner():\n    pass\n",
+    })
+    assert shared_public_names(root) == {"format_table": ["tfcourse.exercises.gradebook", "tfcourse.resnet.scaling"]}

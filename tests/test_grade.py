@@ -41,7 +41,7 @@ def grade(*args, tmp_path):
 
 
 def parse_table(text):
-    """{(notebook, exercise): status} and the overall line from the table `format_table` printed."""
+    """{(notebook, exercise): status} and the overall line from the table `format_gradebook` printed."""
     lines = text.splitlines()
     header = lines[0]
     exercise_at, status_at = header.index("exercise"), header.index("status")

@@ -49,10 +49,10 @@ def fit_under_multi_worker_mirrored():
     return workers, None
 
 
-def main():
+def _main():
     workers, failure = fit_under_multi_worker_mirrored()
     print(f"fit: failed: {failure}" if failure else f"fit: ok, {STEPS} steps with {workers} worker(s)", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    _main()

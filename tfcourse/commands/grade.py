@@ -105,7 +105,7 @@ def run(args):
         print(f"[{number}/{len(args.paths)}] {path}: {grade.passed}/{grade.total} passed in "
               f"{grade.seconds:g} s{note}", file=sys.stderr, flush=True)
         grades.append(grade)
-    table = gradebook.format_table(grades, details=args.verbose)
+    table = gradebook.format_gradebook(grades, details=args.verbose)
     if args.json:
         text = gradebook.format_json(grades)
     elif args.csv:

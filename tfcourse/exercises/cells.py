@@ -172,7 +172,7 @@ def check_results(notebook):
     return results
 
 
-def main(argv):
+def _main(argv):
     if not argv or any(not pathlib.Path(a).is_file() for a in argv):
         print("usage: python -m tfcourse.exercises.cells NOTEBOOK.ipynb... (existing course notebooks)",
               file=sys.stderr)
@@ -184,4 +184,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(_main(sys.argv[1:]))

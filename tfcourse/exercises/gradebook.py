@@ -32,7 +32,7 @@ def _total_text(passed, total):
     return f"{passed}/{total} passed"
 
 
-def format_table(notebook_grades, details=False):
+def format_gradebook(notebook_grades, details=False):
     """The table a teacher reads in a terminal: a notebook's exercises in order, its total (and
     why not every cell ran, if so), then the overall total. With `details`, each exercise
     that did not pass is followed by the one-line message its student saw (or why it was

@@ -15,6 +15,7 @@ import tempfile
 
 import numpy as np
 
+from tfcourse.datasets.mnist_files import IMAGE_PIXELS, NUM_CLASSES  # numpy only: no TensorFlow at import
 from tfcourse.exercises.core import (
     AnswerError,
     Case,
@@ -24,8 +25,6 @@ from tfcourse.exercises.core import (
     compare_values,
 )
 
-IMAGE_PIXELS = 784
-NUM_CLASSES = 10
 # Standard deviation of a normal truncated at two standard deviations, relative to the untruncated one:
 # what `TruncatedNormal(stddev=s)` really draws is about 0.88 * s.
 TRUNCATED_STD_RATIO = 0.8796

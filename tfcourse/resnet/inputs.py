@@ -11,10 +11,9 @@ three channels, as an ImageNet network expects colour images.
 
 import tensorflow as tf
 
+from tfcourse.datasets.mnist_files import IMAGE_SIZE
 from tfcourse.datasets.pipeline import make_dataset
 from tfcourse.errors import check_int
-
-MNIST_SIDE = 28
 
 
 def synthetic_batch(batch_size, image_size, num_classes, seed=0):
@@ -52,10 +51,10 @@ def mnist_to_rgb(images, image_size=32):
       [B, S, S, 3] float32.
     """
     check_int("image_size", image_size, 8)
-    x = tf.reshape(tf.convert_to_tensor(images, tf.float32), [-1, MNIST_SIDE, MNIST_SIDE, 1])
-    if image_size >= MNIST_SIDE:
-        before = (image_size - MNIST_SIDE) // 2
-        after = image_size - MNIST_SIDE - before
+    x = tf.reshape(tf.convert_to_tensor(images, tf.float32), [-1, IMAGE_SIZE, IMAGE_SIZE, 1])
+    if image_size >= IMAGE_SIZE:
+        before = (image_size - IMAGE_SIZE) // 2
+        after = image_size - IMAGE_SIZE - before
         x = tf.pad(x, [[0, 0], [before, after], [before, after], [0, 0]])
     else:
         x = tf.image.resize(x, [image_size, image_size])
