@@ -4,12 +4,12 @@ Notebook 07 says it does not with two or more workers (keras-team/keras#20585,
 tensorflow/tensorflow#72388). A notebook's kernel is one process, where the strategy has one
 worker and `fit` runs; the failure needs a process per worker. One command starts them:
 
-    tfcourse launch -np 2 -- python -m tfcourse.keras_multiworker
+    tfcourse launch -np 2 -- python -m tfcourse.distribute.keras_fit
 
 Each worker builds the course's MLP as a `keras.Sequential` under the strategy's scope,
 compiles it and calls `fit` on a few batches of random images, then prints one line:
 `fit: ok, ...` or `fit: failed: <exception type>: <its message, on one line>`. The worker
-exits 0 either way: the line is the result (tests/test_keras_multiworker.py reads it).
+exits 0 either way: the line is the result (tests/test_distribute_keras_fit.py reads it).
 """
 
 import re
