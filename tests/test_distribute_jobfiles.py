@@ -86,3 +86,13 @@ def test_from_slurm_runs_the_command_with_tf_config_and_fails_clearly_outside_sl
     cli = subprocess.run([sys.executable, "-m", "tfcourse", "launch", "--from-slurm", "--", "true"],
                          capture_output=True, text=True, env=env)
     assert cli.returncode == 2 and "SLURM_PROCID is not set" in cli.stderr
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_workers=0), "-np must be a positive integer, got 0"),
+    (dict(num_workers=2, gpus=-1), "--gpus must be a non-negative integer, got -1"),
+])
+def test_job_file_misuse_is_one_line(kwargs, message):
+    for write in (jobfiles.slurm_script, jobfiles.tfjob_manifest):
+        with pytest.raises(CourseError, match=f"^{message}$"):
+            write(["python", "-m", "tfcourse", "train"], **kwargs)

@@ -410,3 +410,9 @@ def test_nb03_shape_mistakes_are_named_with_op_determinism_on():
     lines = done.stdout.split("\n")
     assert "one_hot_wrong_depth mistake one_hot_wrong_depth" in lines, done.stdout
     assert "labels_not_one_hot mistake labels_not_one_hot" in lines, done.stdout
+
+
+def test_answered_fires_on_the_listed_values_only():
+    detect = core.answered(10, 3)
+    assert detect([core.Outcome("value", value=3)]) and detect([core.Outcome("value", value=10)])
+    assert not detect([core.Outcome("value", value=11)]) and not detect([core.Outcome("value", value=None)])

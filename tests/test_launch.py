@@ -168,3 +168,24 @@ def test_run_and_collect_raises_naming_the_failed_worker_and_its_output():
                 print("boom", flush=True)
                 sys.exit(5)
             """)], 2, timeout_s=60)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(restarts=-1), "--restarts must be a non-negative integer, got -1"),
+    (dict(restarts=1.5), "--restarts must be a non-negative integer, got 1.5"),
+    (dict(timeout=0), "--timeout \\(seconds\\) must be a positive finite number, got 0"),
+    (dict(num_workers=0), "-np must be a positive integer, got 0"),
+])
+def test_library_misuse_is_one_line_before_any_worker_starts(kwargs, message, tmp_path):
+    marker = tmp_path / "started"
+    args = {"command": [sys.executable, "-c", f"open({str(marker)!r}, 'w')"], "num_workers": 1, **kwargs}
+    with pytest.raises(CourseError, match=f"^{message}$"):
+        launcher.launch(**args)
+    assert not marker.exists()
+
+
+def test_ray_backend_checks_restarts_before_starting_ray():
+    from tfcourse.distribute import raybackend
+
+    with pytest.raises(CourseError, match="^--restarts must be a non-negative integer, got -2$"):
+        raybackend.launch_on_ray(print, None, 2, restarts=-2)

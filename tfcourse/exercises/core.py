@@ -350,6 +350,11 @@ class FunctionExercise(Exercise):
                + ", ".join(case.label for case in self.cases()) + "."
 
 
+def answered(*values):
+    """A value exercise's mistake detector: the answer is one of `values` (compared with ==)."""
+    return lambda outcomes: outcomes[0].value in values
+
+
 class ValueExercise(Exercise):
     """The answer is a value (a count, a prediction) compared with `expected()`.
 

@@ -16,6 +16,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -321,7 +322,7 @@ q3 = ValueExercise(
         Mistake("dropped_partial_batch",
                 "429 counts only the full batches; the examples left over make one more, shorter batch "
                 "(unless `drop_remainder=True`).",
-                "batches_per_epoch = 55000 // 128\n", detect=lambda o: o[0].value == 429),
+                "batches_per_epoch = 55000 // 128\n", detect=answered(429)),
         Mistake("not_an_integer",
                 "a number of batches is a whole number: 55,000 / 128 = 429.7 means 429 full batches plus one "
                 "partial batch.",
@@ -356,13 +357,13 @@ q4 = ValueExercise(
         Mistake("assumed_full",
                 "the last batch is not full: 55,000 is not a multiple of 128, so it holds the remainder, "
                 "`55000 % 128`.",
-                "last_batch_size = 128\n", detect=lambda o: o[0].value == 128),
+                "last_batch_size = 128\n", detect=answered(128)),
         Mistake("assumed_nothing_left",
                 "something is left over: 429 full batches hold 54,912 examples, not 55,000.",
-                "last_batch_size = 0\n", detect=lambda o: o[0].value == 0),
+                "last_batch_size = 0\n", detect=answered(0)),
         Mistake("counted_batches",
                 "430 is the number of batches; the question asks how many examples the last one holds.",
-                "last_batch_size = 430\n", detect=lambda o: o[0].value == 430),
+                "last_batch_size = 430\n", detect=answered(430)),
     ],
     expected=_last_batch_size,
     compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),

@@ -13,6 +13,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -280,14 +281,14 @@ q3 = ValueExercise(
     mistakes=[
         Mistake("forgot_biases",
                 "you counted the weights only: each layer also has one bias per output unit (128 + 32 + 10 more).",
-                "num_parameters = 784 * 128 + 128 * 32 + 32 * 10\n", detect=lambda o: o[0].value == 104768),
+                "num_parameters = 784 * 128 + 128 * 32 + 32 * 10\n", detect=answered(104768)),
         Mistake("forgot_output_layer",
                 "you left out the last layer, 32 x 10 weights plus 10 biases: it has parameters too.",
-                "num_parameters = (784 * 128 + 128) + (128 * 32 + 32)\n", detect=lambda o: o[0].value == 104608),
+                "num_parameters = (784 * 128 + 128) + (128 * 32 + 32)\n", detect=answered(104608)),
         Mistake("counted_units",
                 "that counts the units (the sizes of the layers); parameters are the connections between them: "
                 "`fan_in x fan_out` weights plus `fan_out` biases per layer.",
-                "num_parameters = 784 + 128 + 32 + 10\n", detect=lambda o: o[0].value == 954),
+                "num_parameters = 784 + 128 + 32 + 10\n", detect=answered(954)),
     ],
     expected=_parameter_count, compare=_exact,
     explain=lambda count: f"the model's variables hold {count:,} numbers, almost all in the first layer.",
@@ -339,15 +340,15 @@ q4 = ValueExercise(
     mistakes=[
         Mistake("forward_only",
                 "that counts the forward pass only; the backward pass adds `MatMul`s for the gradients.",
-                "predicted_matmuls = 4\n", detect=lambda o: o[0].value == 4),
+                "predicted_matmuls = 4\n", detect=answered(4)),
         Mistake("one_backward_matmul_per_layer",
                 "the backward pass needs two `MatMul`s per layer (weight gradient and input gradient), only the "
                 "first layer's input gradient is skipped (images need none). (8 was the 3-layer network's count.)",
-                "predicted_matmuls = 8\n", detect=lambda o: o[0].value == 8),
+                "predicted_matmuls = 8\n", detect=answered(8)),
         Mistake("images_gradient_counted",
                 "close: the images are not variables, so no gradient is computed for them and the first layer "
                 "needs one backward `MatMul`, not two.",
-                "predicted_matmuls = 12\n", detect=lambda o: o[0].value == 12),
+                "predicted_matmuls = 12\n", detect=answered(12)),
     ],
     expected=_deeper_step_matmuls, compare=_exact,
     explain=lambda count: f"tracing it gives {count} MatMul ops: 4 forward, 4 weight gradients, 3 input gradients.",

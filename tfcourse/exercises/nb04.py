@@ -13,6 +13,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -354,14 +355,14 @@ q3 = ValueExercise(
         Mistake("counted_every_run",
                 "not every `sess.run` is a step: only the runs that fetch `train_op` increment `global_step`; "
                 "fetching `eval_correct` or `loss` alone trains nothing.",
-                "final_global_step = 10\n", detect=lambda o: o[0].value in (10, 11)),
+                "final_global_step = 10\n", detect=answered(10, 11)),
         Mistake("last_loop_index",
                 "5 is the last value of `step` in the loop; `global_step` counts the runs of `train_op`, which "
                 "started at 0 and ran once per iteration.",
-                "final_global_step = 5\n", detect=lambda o: o[0].value == 5),
+                "final_global_step = 5\n", detect=answered(5)),
         Mistake("final_loss_counted",
                 "the last `sess.run(loss, ...)` does not fetch `train_op`: it computes the loss and trains nothing.",
-                "final_global_step = 7\n", detect=lambda o: o[0].value == 7),
+                "final_global_step = 7\n", detect=answered(7)),
     ],
     expected=lambda: _run_snippet()["global_step"],
     compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
@@ -383,14 +384,14 @@ q4 = ValueExercise(
         Mistake("computed_twice_per_step",
                 "in one `sess.run([train_op, loss], ...)` the loss is computed once: the gradient and the fetched "
                 "value share it (both fetches need the same op, which runs once per run).",
-                "loss_computations = 13\n", detect=lambda o: o[0].value == 13),
+                "loss_computations = 13\n", detect=answered(13)),
         Mistake("evaluation_computes_loss",
                 "`eval_correct` needs the logits, not the loss: the session prunes the loss away when only "
                 "`eval_correct` is fetched.",
-                "loss_computations = 10\n", detect=lambda o: o[0].value == 10),
+                "loss_computations = 10\n", detect=answered(10)),
         Mistake("forgot_the_last_run",
                 "the last line, `sess.run(loss, ...)`, computes the loss once more.",
-                "loss_computations = 6\n", detect=lambda o: o[0].value == 6),
+                "loss_computations = 6\n", detect=answered(6)),
     ],
     expected=lambda: _run_snippet()["loss_computations"],
     compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),

@@ -15,6 +15,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -445,15 +446,15 @@ q4 = ValueExercise(
         Mistake("assumed_nothing_lost",
                 "a kill gives no chance for a last save: the steps after the newest checkpoint are lost and done "
                 "again.",
-                "steps_redone = 0\n", detect=lambda o: o[0].value == 0),
+                "steps_redone = 0\n", detect=answered(0)),
         Mistake("a_whole_interval",
                 f"not a whole interval: the newest checkpoint is "
                 f"`ckpt-{KILLED_AT // CHECKPOINT_EVERY * CHECKPOINT_EVERY}`, so only the steps after it, up to "
                 f"{KILLED_AT}, are done again.",
-                f"steps_redone = {CHECKPOINT_EVERY}\n", detect=lambda o: o[0].value == CHECKPOINT_EVERY),
+                f"steps_redone = {CHECKPOINT_EVERY}\n", detect=answered(CHECKPOINT_EVERY)),
         Mistake("restarted_from_scratch",
                 "that would be a restart from scratch; the resumed run continues from its newest checkpoint.",
-                f"steps_redone = {KILLED_AT}\n", detect=lambda o: o[0].value == KILLED_AT),
+                f"steps_redone = {KILLED_AT}\n", detect=answered(KILLED_AT)),
     ],
     expected=_steps_redone,
     compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),

@@ -17,6 +17,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -445,10 +446,6 @@ def _scalar_events():
     return sum(_run_snippet(LOOP_SOURCE)["scalars"].values())
 
 
-def _is(number):
-    return lambda outcomes: outcomes[0].value == number
-
-
 def _compare_count(expected, got):
     if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
         raise AnswerError(f"expected a whole number of events, got {type(got).__name__}")
@@ -469,18 +466,18 @@ q3 = ValueExercise(
     mistakes=[
         Mistake("forgot_step_zero",
                 "step 0 counts too: `range(100)` starts at 0 and `0 % 10 == 0`, so each tag is written at step 0.",
-                "scalar_events = 9 + 2\n", detect=_is(11)),
+                "scalar_events = 9 + 2\n", detect=answered(11)),
         Mistake("one_tag_only",
                 "count every tag: at a step where both `loss` and `accuracy/validation` are written, the file "
                 "holds two events.",
-                "scalar_events = 10\n", detect=lambda outcomes: outcomes[0].value in (10, 3)),
+                "scalar_events = 10\n", detect=answered(10, 3)),
         Mistake("counted_histograms",
                 "`tf.summary.histogram` writes a histogram event, not a scalar one: leave those 2 out.",
-                "scalar_events = 10 + 3 + 2\n", detect=_is(15)),
+                "scalar_events = 10 + 3 + 2\n", detect=answered(15)),
         Mistake("every_step",
                 "the `if step % 10 == 0` writes only every 10th step: the loop runs 100 times but writes far "
                 "fewer summaries.",
-                "scalar_events = 100\n", detect=lambda outcomes: outcomes[0].value in (100, 200, 300)),
+                "scalar_events = 100\n", detect=answered(100, 200, 300)),
     ],
     expected=_scalar_events, compare=_compare_count,
     explain=lambda value: f"running the loop, TensorBoard's reader counts {value} scalar events: "

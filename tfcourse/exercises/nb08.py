@@ -20,6 +20,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -307,15 +308,15 @@ q3 = ValueExercise(
         Mistake("one_kernel_per_op",
                 "XLA did fuse: the add and the ReLU became one loop kernel (the intermediate `x @ w + b` is never "
                 "written to memory). Three would mean no fusion at all.",
-                "talk_example_fusions = 3\n", detect=lambda outcomes: outcomes[0].value == 3),
+                "talk_example_fusions = 3\n", detect=answered(3)),
         Mistake("nothing_fused",
                 "there is a fusion: the add and the ReLU (`maximum` with 0) were fused into one loop kernel; "
                 "only the `dot` stayed outside.",
-                "talk_example_fusions = 0\n", detect=lambda outcomes: outcomes[0].value == 0),
+                "talk_example_fusions = 0\n", detect=answered(0)),
         Mistake("counted_kernels",
                 "2 is the number of kernels: one fusion (add + ReLU) plus the `dot`, which on CPU stays its own "
                 "library call outside any fusion. The question counts fusions.",
-                "talk_example_fusions = 2\n", detect=lambda outcomes: outcomes[0].value == 2),
+                "talk_example_fusions = 2\n", detect=answered(2)),
     ],
     expected=_talk_example_fusions, compare=_compare_whole_number, explain=_explain_fusions,
 )

@@ -22,6 +22,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -397,11 +398,11 @@ q3 = ValueExercise(
         Mistake("per_replica_batch_as_global",
                 "50 is what one replica gets; the dataset is batched with what all replicas together get, "
                 "and split from there: per-replica batch x replicas.",
-                "global_batch_size = 50\n", detect=lambda o: o[0].value == 50),
+                "global_batch_size = 50\n", detect=answered(50)),
         Mistake("divided_by_replicas",
                 "splitting a batch of 25 over 2 replicas leaves each about 12: the global batch is the "
                 "per-replica batch *times* the replicas.",
-                "global_batch_size = 50 // 2\n", detect=lambda o: o[0].value == 25),
+                "global_batch_size = 50 // 2\n", detect=answered(25)),
     ],
     expected=_global_batch,
     compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
