@@ -54,7 +54,8 @@ def test_synchronous_updates_train_the_model(train_set):
     (dict(mode="sync", delays_s=()), "one delay"),
     (dict(mode="sync", delays_s=(0.0, -1.0)), "seconds >= 0"),
     (dict(mode="sync", steps=0), "steps must be a positive integer"),
-    (dict(mode="async", seconds=0), "seconds must be > 0"),
+    (dict(mode="async", seconds=0), "seconds must be a positive finite number, got 0"),
+    (dict(mode="sync", learning_rate=-0.1), "learning_rate must be a positive finite number, got -0.1"),
 ])
 def test_bad_arguments_say_what_was_expected(train_set, kwargs, message):
     with pytest.raises(CourseError, match=message):

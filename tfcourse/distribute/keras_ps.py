@@ -23,7 +23,7 @@ import gc
 
 import numpy as np
 
-from tfcourse import mnist, settings
+from tfcourse import graphs, mnist, settings
 from tfcourse.distribute import paramserver
 from tfcourse.errors import check_positive_int
 
@@ -106,6 +106,5 @@ def update_op_counts(hidden1=128, hidden2=32):
     def apply(gradients):
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
 
-    graph = apply.get_concrete_function([tf.zeros_like(v) for v in model.trainable_variables]).graph
-    names = ("AssignSubVariableOp", "AssignVariableOp", "AssignAddVariableOp")
-    return {name: sum(op.type == name for op in graph.get_operations()) for name in names}
+    counts = graphs.op_type_counts(apply.get_concrete_function([tf.zeros_like(v) for v in model.trainable_variables]).graph)
+    return {name: counts[name] for name in ("AssignSubVariableOp", "AssignVariableOp", "AssignAddVariableOp")}

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from tfcourse import mnist
-from tfcourse.errors import CourseError, check_positive_int
+from tfcourse.errors import CourseError, check_choice, check_positive_int, check_positive_number
 
 MODES = ("sync", "async")
 
@@ -92,15 +92,14 @@ def train_ps(data_set, mode, delays_s=(0.0, 0.2), steps=5, seconds=None, batch_s
     """
     import tensorflow as tf
 
-    if mode not in MODES:
-        raise CourseError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    check_choice("mode", mode, MODES)
     delays = _check_delays(delays_s)
     check_positive_int("steps", steps)
     check_positive_int("batch_size", batch_size)
     if seconds is None:
         seconds = steps * max(max(delays), 0.05)
-    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not 0 < seconds < float("inf"):
-        raise CourseError(f"seconds must be > 0, got {seconds!r}")
+    check_positive_number("seconds", seconds)
+    check_positive_number("learning_rate", learning_rate)
     num_workers = len(delays)
     model = mnist.MLP(hidden1, hidden2, seed=seed)  # its variables are the ps's
     variables = model.trainable_variables
