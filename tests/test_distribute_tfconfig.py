@@ -47,3 +47,15 @@ def test_the_launcher_environment_round_trips_to_the_attempt_the_trainer_reads()
                    "TFCOURSE_NODE_RANK": "1", "TFCOURSE_ATTEMPT": "1"}
     assert protocol.launch_attempt(env) == 1
     assert protocol.launch_attempt({}) == 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(strategy="ring"), "strategy must be one of auto, one-device, mirrored, multiworker, got 'ring'"),
+    (dict(device="tpu"), "device must be one of auto, cpu, gpu, got 'tpu'"),
+    (dict(num_replicas=0), "replicas must be a positive integer, got 0"),
+])
+def test_a_strategy_asked_for_by_a_wrong_name_is_one_line(kwargs, message):
+    from tfcourse.distribute import strategies
+
+    with pytest.raises(CourseError, match=f"^{message}$"):
+        strategies.choose_strategy(**kwargs)

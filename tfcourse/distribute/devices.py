@@ -6,16 +6,14 @@ fixes its devices when its runtime starts, so the split must happen before the f
 a process that has already started keeps what it has, which is enough if it has as many.
 """
 
-from tfcourse.errors import CourseError, check_positive_int
+from tfcourse.errors import CourseError, check_choice, check_positive_int
 
 DEVICES = ("auto", "cpu", "gpu")
 
 
 def check_device(device):
     """`device` if it is one of DEVICES, else CourseError naming them."""
-    if device not in DEVICES:
-        raise CourseError(f"device must be auto, cpu or gpu, got {device!r}")
-    return device
+    return check_choice("device", device, DEVICES)
 
 
 def use_logical_cpus(num_devices):

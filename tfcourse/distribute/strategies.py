@@ -11,7 +11,7 @@ Asynchronous training with parameter servers builds its strategy in `paramserver
 """
 
 from tfcourse.distribute import devices, tfconfig
-from tfcourse.errors import CourseError, check_positive_int
+from tfcourse.errors import CourseError, check_choice, check_positive_int
 
 STRATEGIES = ("auto", "one-device", "mirrored", "multiworker")
 
@@ -72,8 +72,7 @@ def choose_strategy(num_replicas=1, device="auto", strategy="auto"):
     """
     import tensorflow as tf
 
-    if strategy not in STRATEGIES:
-        raise CourseError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    check_choice("strategy", strategy, STRATEGIES)
     devices.check_device(device)
     num_replicas = check_positive_int("replicas", num_replicas)
     if strategy == "multiworker":
