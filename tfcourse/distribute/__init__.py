@@ -13,5 +13,8 @@ Modules:
   raybackend   `tfcourse launch --backend ray`: a worker function on a Ray cluster via Ray Train.
   jobfiles     `--emit slurm` / `--emit k8s`: job files for clusters this machine cannot reach.
   paramserver  asynchronous data parallel with ParameterServerStrategy (sync vs async).
+  syncps       a synchronous parameter-server step next to the asynchronous one, with a straggler.
+  keras_ps     keras.optimizers.SGD under ParameterServerStrategy: what its updates lose and keep.
+  keras_fit    Keras `model.fit` under MultiWorkerMirroredStrategy, one process per worker.
   modelparallel  the MLP's hidden layers on different devices, and the Send/Recv between them.
 """
