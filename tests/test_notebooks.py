@@ -182,3 +182,24 @@ def test_shown_writes_checkout_temp_and_home_paths_relative(tmp_path, monkeypatc
     assert settings.shown(f"runs {tmp_path}/tfcourse-7 (x)") == "runs <tmp>/tfcourse-7 (x)"
     assert settings.shown(os.path.expanduser("~/notes")) == "~/notes"
     assert settings.shown("/usr/lib/x") == "/usr/lib/x"
+
+
+def test_smoke_values_live_in_the_library_and_only_shrink_known_parameters(monkeypatch):
+    """The parameters cell shows the course's values only; the smoke table may name no other key."""
+    from tfcourse import settings
+    from tfcourse.smoke import SMOKE
+
+    monkeypatch.setenv("TFCOURSE_SMOKE", "1")
+    assert settings.course_params("03", {"manual_steps": 300, "epochs": 10, "min_test_precision": 0.97,
+                                         "seed": 0})["epochs"] == SMOKE["03"]["epochs"]
+    monkeypatch.setenv("TFCOURSE_SMOKE", "0")
+    assert settings.course_params("03", {"manual_steps": 300, "epochs": 10, "min_test_precision": 0.97})["epochs"] == 10
+    with pytest.raises(ValueError, match="smoke values for unknown parameters"):
+        settings.course_params("03", {"epochs": 10})
+    with pytest.raises(ValueError, match="unknown notebook '99'"):
+        settings.course_params("99", {})
+    for path in NOTEBOOKS:
+        source = "".join(cell.source for cell in nbformat.read(path, as_version=4).cells
+                         if "parameters" in cell.metadata.get("tags", []))
+        assert "smoke" not in source, f"{path.name}: the parameters cell shows smoke values"
+        assert f'"{path.name[:2]}"' in source, f"{path.name}: course_params names another notebook"

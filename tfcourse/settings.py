@@ -77,13 +77,22 @@ def smoke_mode():
     return os.environ.get(SMOKE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-def course_params(full, smoke):
-    """Returns `full` (the real course values) or `full` updated with `smoke` in smoke mode.
+def course_params(notebook, full):
+    """Returns `full` (the real course values), or in smoke mode `full` updated with the
+    notebook's smaller values from `tfcourse.smoke.SMOKE`.
 
     Args:
+      notebook: the notebook's number, "00" to "10" (a key of `tfcourse.smoke.SMOKE`).
       full: dict of parameter -> value used in the classroom.
-      smoke: dict of the parameters that shrink for CI; keys must be a subset of `full`.
+
+    Raises:
+      ValueError: an unknown notebook, or smoke values for keys `full` does not have.
     """
+    from tfcourse.smoke import SMOKE
+
+    if notebook not in SMOKE:
+        raise ValueError(f"unknown notebook {notebook!r}; expected one of {sorted(SMOKE)}")
+    smoke = SMOKE[notebook]
     unknown = set(smoke) - set(full)
     if unknown:
         raise ValueError(f"smoke values for unknown parameters {sorted(unknown)}; expected keys of {sorted(full)}")
