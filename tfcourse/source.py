@@ -57,10 +57,54 @@ def source_of(obj):
         raise ValueError(f"source.show expects a Python function, class or method, got {obj!r}") from error
 
 
-def show(obj):
-    """Shows the source of `obj` highlighted, headed by its qualified name and where it lives."""
+def excerpt(code, start=None, end=None):
+    """The lines of `code` from the first containing `start` to the next containing `end`.
+
+    A long function is shown by the part the lesson is about; `...` marks what was left out
+    above and below, so the reader knows the display is a slice.
+
+    Args:
+      code: source text.
+      start: text of the first line to show (None: the first line).
+      end: text of the last line to show, searched from the start line on (None: the last line).
+
+    Returns:
+      (text, first, last): the slice with its `...` markers, and its 1-based first and last line in `code`.
+
+    Raises:
+      ValueError: `start` or `end` is on no line.
+    """
+    lines = code.rstrip().splitlines()
+    first = 0 if start is None else next((i for i, line in enumerate(lines) if start in line), None)
+    if first is None:
+        raise ValueError(f"no line of the source contains start={start!r}")
+    last = len(lines) - 1 if end is None else next((i for i in range(first, len(lines)) if end in lines[i]), None)
+    if last is None:
+        raise ValueError(f"no line after {start!r} contains end={end!r}")
+    shown = lines[first:last + 1]
+    indent = " " * (len(shown[0]) - len(shown[0].lstrip()))
+    if first > 0:
+        shown = [indent + "..."] + shown
+    if last < len(lines) - 1:
+        shown = shown + [indent + "..."]
+    return "\n".join(shown) + "\n", first + 1, last + 1
+
+
+def show(obj, start=None, end=None):
+    """Shows the source of `obj` highlighted, headed by its qualified name and where it lives.
+
+    Args:
+      obj: a Python function, class or method of the library (or any module).
+      start, end: show only the lines from the one containing `start` to the next containing
+        `end` (see `excerpt`), for a function too long to read at once.
+    """
     code = source_of(obj)
+    lines = ""
+    if start is not None or end is not None:
+        code, first, last = excerpt(code, start, end)
+        offset = inspect.getsourcelines(obj)[1] - 1
+        lines = f", lines {offset + first}-{offset + last}"
     code_html, code_text = highlighted(code)
-    title = f"{obj.__module__}.{obj.__qualname__}  ({where(obj)})"
+    title = f"{obj.__module__}.{obj.__qualname__}  ({where(obj)}{lines})"
     display_bundle({"text/plain": f"# {title}\n{code_text.rstrip()}",
                     "text/html": f"<div><code>{html.escape(title)}</code>{code_html}</div>"})
