@@ -258,7 +258,7 @@ def _workers(value):
 q2 = FunctionExercise(
     "nb09.q2", "worker_tf_config", "a worker's TF_CONFIG",
     prompt=(
-        "`tfcourse launch -np 2` gives every worker process a `TF_CONFIG`: the addresses of the whole cluster "
+        "A multi-worker job gives every worker process a `TF_CONFIG`: the addresses of the whole cluster "
         "and which task this process is. Write `worker_tf_config(host, ports, index)` returning that dict for "
         "worker `index` of a cluster of `len(ports)` workers, all on `host`, worker i listening on `ports[i]`: "
         "`{\"cluster\": {\"worker\": [\"host:port\", ...]}, \"task\": {\"type\": \"worker\", \"index\": ...}}`. "
