@@ -82,22 +82,22 @@ def test_q2_reference_agrees_with_a_numpy_oracle():
     reference = ex.q2.reference()
     for case in ex.q2.cases():
         images, weights, biases = case.input
-        oracle = np.maximum(images.reshape(len(images), 784).astype(np.float64) @ weights + biases, 0)
+        oracle = np.maximum(np.einsum("bij,iju->bu", images.astype(np.float64), weights) + biases, 0)
         np.testing.assert_allclose(np.asarray(reference(*case.input)), oracle, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("source", [
     """\
     @tf.function(jit_compile=True)
-    def hidden_layer(images, weights, biases):
-        flat = tf.reshape(images, [tf.shape(images)[0], -1])
-        return tf.maximum(flat @ weights + biases, 0.0)
+    def picture_layer(images, weights, biases):
+        return tf.nn.relu(tf.tensordot(images, weights, axes=2) + biases)
     """,
     """\
-    @tf.function(jit_compile=True)
-    def hidden_layer(images, weights, biases):
-        pictures = tf.reshape(weights, [28, 28, -1])
-        return tf.nn.relu(tf.tensordot(images, pictures, axes=2) + biases)
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def picture_layer(images, weights, biases):
+        batch = tf.shape(images)[0]
+        flat = tf.reshape(images, tf.stack([batch, 28 * 28]))
+        return tf.maximum(flat @ tf.reshape(weights, [28 * 28, weights.shape[-1]]) + biases, 0.0)
     """,
 ])
 def test_q2_other_right_answers_pass(source):
@@ -107,17 +107,31 @@ def test_q2_other_right_answers_pass(source):
 @pytest.mark.parametrize("source", [
     """\
     @tf.function(jit_compile=True)
-    def hidden_layer(images, weights, biases):
-        return tf.nn.sigmoid(tf.matmul(tf.reshape(images, [-1, 784]), weights) + biases)
+    def picture_layer(images, weights, biases):
+        return tf.nn.sigmoid(tf.tensordot(images, weights, axes=2) + biases)
     """,
     """\
     @tf.function(jit_compile=True)
-    def hidden_layer(images, weights, biases):
-        return tf.nn.relu(tf.matmul(tf.reshape(images, [-1, 784]), weights) - biases)
+    def picture_layer(images, weights, biases):
+        flat = tf.reshape(tf.transpose(images, [0, 2, 1]), [-1, 784])
+        return tf.nn.relu(flat @ tf.reshape(weights, [784, -1]) + biases)
     """,
 ])
 def test_q2_uncatalogued_wrong_answers_say_expected_got_and_where(source):
     assert_uncatalogued_mistake(ex.q2, answer(ex.q2, source), "expected", "got", "a batch of 1")
+
+
+def test_q2_a_batch_size_read_in_python_is_named_even_when_every_call_fails():
+    # With an input_signature of batch None, `images.shape[0]` fails on every call, not only
+    # in the check's own trace: still the same mistake.
+    result = ex.q2.evaluate(answer(ex.q2, """\
+        @tf.function(jit_compile=True, input_signature=[tf.TensorSpec([None, 28, 28]), tf.TensorSpec([28, 28, None]),
+                                                        tf.TensorSpec([None])])
+        def picture_layer(images, weights, biases):
+            flat = tf.reshape(images, [images.shape[0], 784])
+            return tf.nn.relu(tf.matmul(flat, tf.reshape(weights, [784, -1])) + biases)
+        """))
+    assert (result.status, result.mistake) == ("mistake", "static_batch_size"), result.message
 
 
 # ---------------------------------------------------------------- q3: the slice of a Python loop

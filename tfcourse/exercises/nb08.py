@@ -133,14 +133,20 @@ def count_fusions(function, *args):
 
 # ---------------------------------------------------------------- q2: a compiled layer for every batch size
 
+LAYER_DOC = '''\
+    """A layer whose weights are shaped like the picture, compiled with XLA: images float32
+    [batch, 28, 28], weights float32 [28, 28, units] (one weight per pixel and unit), biases [units]
+    -> relu(sum over the pixels of image * weights + biases), float32 [batch, units].
+    One trace must serve every batch size."""
+'''
+
 LAYER_SOLUTION = '''\
 @tf.function(jit_compile=True)
-def hidden_layer(images, weights, biases):
-    """The talk's layer, compiled with XLA: images float32 [batch, 28, 28], weights [784, units],
-    biases [units] -> relu(images as [batch, 784] @ weights + biases), float32 [batch, units].
-    Works for any batch size, known or not when traced."""
-    flat = tf.reshape(images, [-1, 784])  # -1: the batch size, whatever it is when this runs
-    return tf.nn.relu(tf.matmul(flat, weights) + biases)
+def picture_layer(images, weights, biases):
+''' + LAYER_DOC + '''\
+    flat_images = tf.reshape(images, [-1, 784])    # [batch, 784]: -1, whatever the batch is when it runs
+    flat_weights = tf.reshape(weights, [784, -1])  # [784, units]: the pixels in the images' order
+    return tf.nn.relu(tf.matmul(flat_images, flat_weights) + biases)
 '''
 
 UNITS = 16
@@ -148,7 +154,7 @@ UNITS = 16
 
 def _layer_cases():
     rng = np.random.default_rng(11)
-    weights = (0.05 * rng.normal(size=[784, UNITS])).astype(np.float32)
+    weights = (0.05 * rng.normal(size=[28, 28, UNITS])).astype(np.float32)
     biases = (0.1 * rng.normal(size=[UNITS])).astype(np.float32)
 
     def case(label, batch):
@@ -165,7 +171,8 @@ def _run_layer(function, case_input):
     images, weights, biases = (tf.constant(a) for a in case_input)
     output = function(images, weights, biases)
     if not isinstance(output, (tf.Tensor, np.ndarray)):
-        raise AnswerError(f"expected a float32 tensor [batch, {UNITS}] from `hidden_layer`, got {type(output).__name__}")
+        raise AnswerError(f"expected a float32 tensor [batch, {UNITS}] from `picture_layer`, got "
+                          f"{type(output).__name__}")
     result = {"output": np.asarray(output), "tf_function": hasattr(function, "experimental_get_compiler_ir"),
               "jit": False, "any_batch": None}
     if result["tf_function"]:
@@ -190,11 +197,11 @@ def _compare_layers(expected, got):
     if difference:
         return difference
     if not got["tf_function"]:
-        return "`hidden_layer` is a plain Python function: decorate it with `@tf.function(jit_compile=True)`"
+        return "`picture_layer` is a plain Python function: decorate it with `@tf.function(jit_compile=True)`"
     if not got["jit"]:
-        return "`hidden_layer` is not compiled with XLA: `@tf.function(jit_compile=True)`"
+        return "`picture_layer` is not compiled with XLA: `@tf.function(jit_compile=True)`"
     if got["any_batch"]:
-        return f"`hidden_layer` cannot be traced for an unknown batch size ({got['any_batch']})"
+        return f"`picture_layer` cannot be traced for an unknown batch size ({got['any_batch']})"
     return None
 
 
@@ -207,28 +214,29 @@ def _right_outputs_but(predicate):
 
 
 q2 = FunctionExercise(
-    "nb08.q2", "hidden_layer", "a compiled layer for every batch size",
+    "nb08.q2", "picture_layer", "a compiled layer for every batch size",
     prompt=(
-        "Write `hidden_layer(images, weights, biases)`, the talk's fusion example as a layer compiled with XLA: "
-        "decorate it with `@tf.function(jit_compile=True)`, flatten `images` (float32 `[batch, 28, 28]`) to "
-        "`[batch, 784]`, and return `relu(flat @ weights + biases)`. It must not depend on the batch size in "
-        "Python: one trace should serve batches of any size (the check traces it with the batch size unknown, "
-        "then runs batches of 1, 5 and 100)."),
+        "Write `picture_layer(images, weights, biases)`, a dense layer whose weights are stored shaped like the "
+        "picture: `images` float32 `[batch, 28, 28]`, `weights` float32 `[28, 28, units]` (the weight of pixel "
+        "(row, column) for each unit), `biases` `[units]`. Output unit u of an image is "
+        "`relu(sum over its pixels of pixel * weights[row, column, u] + biases[u])`, float32 `[batch, units]`. "
+        "Compile it with XLA (`@tf.function(jit_compile=True)`), and make one trace serve every batch size: "
+        "the check traces it with the batch size unknown, then runs batches of 1, 5 and 100."),
     skeleton='''\
 @tf.function(jit_compile=True)
-def hidden_layer(images, weights, biases):
-    """The talk's layer, compiled with XLA: images float32 [batch, 28, 28], weights [784, units],
-    biases [units] -> relu(images as [batch, 784] @ weights + biases), float32 [batch, units].
-    Works for any batch size, known or not when traced."""
+def picture_layer(images, weights, biases):
+''' + LAYER_DOC + '''\
     ...
 ''',
     solution=LAYER_SOLUTION,
     hints=[
-        "Three ops: `tf.reshape`, `tf.matmul` plus the biases, `tf.nn.relu`; XLA fuses the add and the ReLU.",
-        "`images.shape[0]` is a Python number fixed when the function is traced: a new batch size means a new "
-        "trace and a new compilation, and with the batch size unknown it is `None`.",
-        "Let TensorFlow work out the batch size when the function runs: `tf.reshape(images, [-1, 784])` "
-        "(or `tf.shape(images)[0]`, a tensor).",
+        "Flatten both so that a matmul does the sum over the pixels: images to `[batch, 784]`, weights to "
+        "`[784, units]`, each pixel in the same place in both.",
+        "`images.shape[0]` is a Python number fixed when the function is traced: with the batch size unknown it "
+        "is `None`. Section 4 reshaped with `-1`, computed when the function runs.",
+        "`tf.reshape(images, [-1, 784])` and `tf.reshape(weights, [784, -1])`, then "
+        "`tf.nn.relu(tf.matmul(...) + biases)`. (`tf.tensordot(images, weights, axes=2)` sums over both pixel "
+        "axes at once.)",
     ],
     mistakes=[
         Mistake("not_a_tf_function",
@@ -249,11 +257,16 @@ def hidden_layer(images, weights, biases):
                 detect=lambda outcomes: _right_outputs_but(
                     lambda got: got["tf_function"] and got["jit"] and got["any_batch"])(outcomes)
                 or _every_case_raised((TypeError, ValueError), r"None")(outcomes)),
+        Mistake("weights_flattened_in_another_order",
+                "the pixels of your weights are not in the images' order: `tf.reshape` keeps the memory order, "
+                "the last axis fastest, so `[28, 28, units]` reshaped to `[units, 784]` (then transposed) mixes "
+                "units and pixels. Reshape to `[784, -1]`: pixel-major, as the flattened images are.",
+                LAYER_SOLUTION.replace("tf.reshape(weights, [784, -1])", "tf.transpose(tf.reshape(weights, [-1, 784]))")),
         Mistake("forgot_relu",
                 "your layer gives negative numbers: the ReLU is missing. Return "
-                "`tf.nn.relu(tf.matmul(flat, weights) + biases)`.",
-                LAYER_SOLUTION.replace("return tf.nn.relu(tf.matmul(flat, weights) + biases)",
-                                       "return tf.matmul(flat, weights) + biases")),
+                "`tf.nn.relu(tf.matmul(flat_images, flat_weights) + biases)`.",
+                LAYER_SOLUTION.replace("return tf.nn.relu(tf.matmul(flat_images, flat_weights) + biases)",
+                                       "return tf.matmul(flat_images, flat_weights) + biases")),
     ],
     cases=_layer_cases, run=_run_layer, compare=_compare_layers,
 )
