@@ -168,7 +168,7 @@ def test_q3_plausible_wrong_splits_fail_with_expected_and_got(value):
 # ---------------------------------------------------------------- q4: predict the staleness
 
 @pytest.mark.parametrize("value", [[0, 1, 2, 3, 3, 3, 3, 3], np.array([0, 1, 2, 3, 3, 3, 3, 3]),
-                                   (0, 1, 2, 3, 3, 3, 3, 3)])
+                                   (0.0, 1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 3.0)])
 def test_q4_right_prediction_in_every_form_passes(value):
     assert_passes(ex.q4, value)
 

@@ -22,6 +22,7 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
+    answered,
     compare_values,
 )
 
@@ -335,31 +336,6 @@ def _last_step_split():
     return [int(part.shape[0]) for part in strategy.experimental_local_results(last)]
 
 
-def _compare_split(expected, got):
-    if hasattr(got, "numpy"):
-        got = got.numpy()
-    try:
-        array = np.asarray(got)
-    except Exception:
-        array = np.asarray(None, dtype=object)
-    if array.ndim != 1 or array.dtype.kind not in "iuf" or not np.all(np.mod(array, 1) == 0):
-        raise AnswerError(f"expected a list of 2 whole numbers `[replica 0, replica 1]`, got {got!r}")
-    if len(array) != len(expected):
-        raise AnswerError(f"expected {len(expected)} numbers, one per replica, got {len(array)}")
-    got = [int(v) for v in array]
-    return None if got == list(expected) else f"distributing it gives {list(expected)}, you predicted {got}"
-
-
-def _split_was(*values):
-    def detect(outcomes):
-        try:
-            return _compare_split([0, 0], outcomes[0].value) is not None and \
-                [int(v) for v in np.asarray(outcomes[0].value)] in [list(v) for v in values]
-        except AnswerError:
-            return False
-    return detect
-
-
 def _explain_split(value):
     devices = _replica_devices()
     where = f"({' and '.join(devices)})" if len(set(devices)) == len(devices) else \
@@ -385,15 +361,15 @@ q3 = ValueExercise(
                 f"{NUM_EXAMPLES:,} is no multiple of {GLOBAL_BATCH}: without `drop_remainder=True` the last "
                 f"batch keeps the {NUM_EXAMPLES % GLOBAL_BATCH} examples left over, and that is what the replicas "
                 "share.",
-                "last_step_split = [50, 50]\n", detect=_split_was([50, 50])),
+                "last_step_split = [50, 50]\n", detect=answered([50, 50])),
         Mistake("one_replica_takes_the_rest",
                 "a partial batch is not handed to one replica: it is split as evenly as it goes.",
-                "last_step_split = [25, 0]\n", detect=_split_was([25, 0], [0, 25])),
+                "last_step_split = [25, 0]\n", detect=answered([25, 0], [0, 25])),
         Mistake("odd_example_dropped_or_misplaced",
                 "25 examples do not halve: none is dropped, and the first replica gets the odd one.",
-                "last_step_split = [12, 12]\n", detect=_split_was([12, 12], [12, 13], [13, 13])),
+                "last_step_split = [12, 12]\n", detect=answered([12, 12], [12, 13], [13, 13])),
     ],
-    expected=_last_step_split, compare=_compare_split, explain=_explain_split,
+    expected=_last_step_split, explain=_explain_split,
 )
 
 # ---------------------------------------------------------------- q4: predict the staleness
@@ -425,21 +401,6 @@ def _simulated_staleness(num_workers=NUM_WORKERS, num_updates=NUM_UPDATES):
     return staleness
 
 
-def _compare_staleness(expected, got):
-    if isinstance(got, np.ndarray):
-        got = got.tolist()
-    if not isinstance(got, (list, tuple)) or not all(isinstance(v, (int, np.integer)) for v in got):
-        raise AnswerError(f"expected a list of {NUM_UPDATES} integers like `[0, 0, ...]`, got "
-                          f"{type(got).__name__}")
-    if len(got) != len(expected):
-        raise AnswerError(f"expected {len(expected)} numbers, one per update, got {len(got)}")
-    return None if list(got) == list(expected) else f"running it gives {list(expected)}, you predicted {list(got)}"
-
-
-def _predicted(values):
-    return lambda outcomes: list(np.ravel(outcomes[0].value)) == values
-
-
 q4 = ValueExercise(
     "nb09.q4", "predicted_staleness", "predict the staleness",
     prompt=(
@@ -457,17 +418,17 @@ q4 = ValueExercise(
         Mistake("no_staleness_as_in_sync",
                 "no staleness is synchronous training, where everyone waits for the others; here nobody waits, "
                 "so other workers' updates land while a worker computes.",
-                "predicted_staleness = [0] * 8\n", detect=_predicted([0] * 8)),
+                "predicted_staleness = [0] * 8\n", detect=answered([0] * 8)),
         Mistake("counted_own_update",
                 "between a worker's read and its landing the 3 *other* workers land once each: N - 1 = 3, not "
                 "N (its own update is not stale against itself).",
-                "predicted_staleness = [0, 1, 2, 3, 4, 4, 4, 4]\n", detect=_predicted([0, 1, 2, 3, 4, 4, 4, 4])),
+                "predicted_staleness = [0, 1, 2, 3, 4, 4, 4, 4]\n", detect=answered([0, 1, 2, 3, 4, 4, 4, 4])),
         Mistake("staleness_restarts_every_round",
                 "the staleness does not start over: after the first round each worker reads weights that the 3 "
                 "others will update before it lands, so it stays at N - 1 = 3.",
-                "predicted_staleness = [0, 1, 2, 3, 0, 1, 2, 3]\n", detect=_predicted([0, 1, 2, 3, 0, 1, 2, 3])),
+                "predicted_staleness = [0, 1, 2, 3, 0, 1, 2, 3]\n", detect=answered([0, 1, 2, 3, 0, 1, 2, 3])),
     ],
-    expected=_simulated_staleness, compare=_compare_staleness,
+    expected=_simulated_staleness,
     explain=lambda values: f"running the schedule gives {values}; with 2 workers, "
                            f"{_simulated_staleness(2, 4)}: staleness grows with the number of workers.",
 )
