@@ -370,7 +370,7 @@ q3 = ValueExercise(
            "`(i * 250) % 2750` is then a plain number. What can XLA see about `data[start:start + 250]`?"],
     mistakes=[
         Mistake("python_loop_seen_as_graph_loop",
-                f"that is what a `tf.range` loop gives: its `start` is a tensor, unknown to XLA. A Python `range` "
+                "that is what a `tf.range` loop gives: its `start` is a tensor, unknown to XLA. A Python `range` "
                 "loop runs while the function is traced: `i` is 0, 1, 2, 3, every `start` a constant, and each "
                 "of the 4 slices has a size XLA can see.",
                 f"python_loop_slice_shape = [{ROWS}, 784]\n", detect=_said([ROWS, 784])),

@@ -330,9 +330,7 @@ def _last_step_split():
 
     strategy = _strategy()
     dataset = tf.data.Dataset.range(NUM_EXAMPLES).batch(GLOBAL_BATCH)
-    last = None
-    for last in strategy.experimental_distribute_dataset(dataset):
-        pass
+    *_, last = strategy.experimental_distribute_dataset(dataset)
     return [int(part.shape[0]) for part in strategy.experimental_local_results(last)]
 
 
