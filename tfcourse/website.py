@@ -35,6 +35,8 @@ def build(output, quiet=True):
         from sphinx.cmd.build import build_main
     except ImportError:
         raise CourseError("the site needs Sphinx and its extensions: pip install -e '.[docs]'") from None
-    arguments = ["-b", "html", "-c", str(conf.parent), "-W", "--keep-going", "-d", str(pathlib.Path(output) / ".doctrees")]
+    # Sphinx's cache of parsed pages stays out of the site (and so out of what gets published).
+    doctrees = CHECKOUT / "build" / "doctrees"
+    arguments = ["-b", "html", "-c", str(conf.parent), "-W", "--keep-going", "-d", str(doctrees)]
     arguments += ["-q"] if quiet else []
     return build_main(arguments + [str(CHECKOUT), str(output)])
