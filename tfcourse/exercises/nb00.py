@@ -128,7 +128,7 @@ def _count_cases():
             Case("the same loop, count Mul", (unrolled, spec, "Mul")),
             Case("one matmul, count Relu (none)", (no_relu, spec, "Relu")),
             Case("two relus, count Relu", (relu_twice, spec, "Relu")),
-            Case("a tf.function already, count MatMul", (tf.function(two_layers), tf.TensorSpec([2, 4]), "MatMul"))]
+            Case("two relus, batch of 2, count Neg", (relu_twice, tf.TensorSpec([2, 4]), "Neg"))]
 
 
 def _run_count(function, case_input):
@@ -143,8 +143,8 @@ q2 = FunctionExercise(
     prompt=(
         "Write `count_ops(function, spec, op_type)`: trace `function` with `tf.function` for the input "
         "`spec` (a `tf.TensorSpec`), and return how many ops of type `op_type` (e.g. `\"MatMul\"`, `\"Relu\"`) "
-        "the traced `tf.Graph` holds. `function` may be a plain Python function or already a `tf.function`. "
-        "Use the graph's own API, not the course library."),
+        "the traced `tf.Graph` holds (`function` is a plain Python function). Use the graph's own API, not the "
+        "course library."),
     skeleton='''\
 def count_ops(function, spec, op_type):
     """The number of ops of type `op_type` in the graph tf.function traces from `function` for `spec`."""
@@ -216,7 +216,14 @@ def _run_accumulator(function, case_input):
                           "`@tf.function`")
     totals = [float(add(tf.constant(value))) for value in values]
     fresh = float(function()(tf.constant(1.0)))  # a new accumulator starts from zero
-    return {"totals": np.asarray(totals), "fresh accumulator after one call with 1.0": np.asarray(fresh)}
+    return {"totals": np.asarray(totals), "fresh accumulator after one call with 1.0": np.asarray(fresh),
+            "calls": np.asarray(values)}
+
+
+def _shared_total(outcomes):
+    """The totals run on, and a second accumulator continued from the first one's total."""
+    return all(o.error is None and np.allclose(o.value["totals"], np.cumsum(o.value["calls"])) for o in outcomes) \
+        and any(float(o.value["fresh accumulator after one call with 1.0"]) != 1.0 for o in outcomes)
 
 
 q3 = FunctionExercise(
@@ -252,8 +259,7 @@ def make_accumulator():
                 "`make_accumulator`, so each call makes its own.",
                 "_total = tf.Variable(0.0)\n\n\n" + ACCUMULATOR_SOLUTION.replace(
                     "    total = tf.Variable(0.0)\n", "    total = _total\n"),
-                detect=lambda outcomes: all(o.error is None for o in outcomes) and any(
-                    float(o.value["fresh accumulator after one call with 1.0"]) != 1.0 for o in outcomes)),
+                detect=_shared_total),
     ],
     cases=_accumulator_cases, run=_run_accumulator,
 )
