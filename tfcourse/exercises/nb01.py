@@ -130,7 +130,8 @@ def digit_batches(images, labels, digits, batch_size, seed):
                 "your shuffle buffer is too small: with `shuffle(k)` an example can only move about k places, "
                 "so the order stays close to the original. Use a buffer as large as the split, `len(images)`.",
                 DIGITS_SOLUTION.replace("shuffle(len(images), seed=seed)", "shuffle(4, seed=seed)"),
-                detect=_all_runs(lambda run: "too small" in (_digits_problem(run) or ""))),
+                detect=lambda outcomes: all(o.error is None for o in outcomes) and any(
+                    "too small" in (_digits_problem(o.value) or "") for o in outcomes)),
         Mistake("no_shuffle",
                 "the examples come out in their original order: add `.shuffle(len(images), seed=seed)` before "
                 "`.batch(...)`.",
@@ -154,7 +155,9 @@ def digit_batches(images, labels, digits, batch_size, seed):
                 "never seen. Keep the default here.",
                 DIGITS_SOLUTION.replace(".batch(batch_size)", ".batch(batch_size, drop_remainder=True)"),
                 detect=_all_runs(lambda run: all(len(b["numbers"]) == run["batch_size"] for b in run["batches"])
-                                 and len(run["kept"]) % run["batch_size"] != 0)),
+                                 and len(run["kept"]) % run["batch_size"] != 0
+                                 and sum(len(b["numbers"]) for b in run["batches"])
+                                 == len(run["kept"]) // run["batch_size"] * run["batch_size"])),
     ],
     cases=_digit_cases, run=_run_digits, compare=_compare_digits,
 )
@@ -263,6 +266,11 @@ def _any_split_says(text):
         text in (_split_problem(o.value) or "") for o in outcomes)
 
 
+def _validation_in_order(run):
+    validation = [n for batch in run["validation"] for n in batch["numbers"]]
+    return validation == sorted(validation)
+
+
 def _validation_is_the_end(run):
     validation = [n for batch in run["validation"] for n in batch["numbers"]]
     return validation == list(range(run["num_examples"] - run["validation_size"], run["num_examples"]))
@@ -306,7 +314,7 @@ def split_pipelines(images, labels, validation_size, batch_size, seed, epochs):
                     "examples = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(len(images), seed=seed)"),
                 detect=lambda outcomes: any(o.error is None and (
                     "are in the training data too" in (_split_problem(o.value) or "")
-                    or "expected validation to be examples" in (_split_problem(o.value) or "")) for o in outcomes)),
+                    or not _validation_in_order(o.value)) for o in outcomes)),
         Mistake("repeat_before_batch",
                 "a training batch mixes the end of one epoch with the start of the next: call `.repeat(epochs)` "
                 "after `.batch(...)`.",
