@@ -68,9 +68,9 @@ def test_q1_float64_variables_are_refused():
     # Issue 21's hole: float64 variables passed.
     wrong = answer("""\
     def init_layer(fan_in, fan_out, seed):
-        rng = np.random.default_rng(seed)
-        weights = np.clip(rng.normal(0, 1 / np.sqrt(fan_in), [fan_in, fan_out]), -2 / np.sqrt(fan_in), 2 / np.sqrt(fan_in))
-        return tf.Variable(weights), tf.Variable(np.zeros(fan_out))
+        weights = tf.random.stateless_truncated_normal([fan_in, fan_out], seed=[seed, 1], stddev=1 / np.sqrt(fan_in),
+                                                       dtype=tf.float64)
+        return tf.Variable(weights), tf.Variable(np.zeros(fan_out))  # np.zeros: float64 too
     """, "init_layer")
     result = nb02.q1.evaluate(wrong)
     assert (result.status, result.mistake) == ("mistake", "float64_variables"), result.message
