@@ -168,21 +168,22 @@ def _run_momentum(function, case_input):
 
 
 def _compare_momentum(expected, got):
-    for index, (want, have) in enumerate(zip(expected["losses"], got["losses"]), start=1):
+    """Step by step: the loss returned, then every weight and every velocity after the step."""
+    for index, want_loss in enumerate(expected["losses"]):
         try:
-            difference = compare_values(want, have, rtol=1e-4)
+            difference = compare_values(want_loss, got["losses"][index], rtol=1e-4)
         except AnswerError as wrong:
             raise AnswerError(f"`momentum_step` must return the batch loss: {wrong}") from None
         if difference:
-            return f"the loss returned by step {index}: {difference}"
-    for kind in ("weights", "velocities"):
-        for index, (want, have) in enumerate(zip(expected[kind], got[kind]), start=1):
-            for name, value in want.items():
-                if not np.allclose(have[name], value, rtol=1e-3, atol=1e-6):
-                    gap = float(np.abs(have[name] - value).max())
-                    where = "the model's" if kind == "weights" else "the velocity of"
-                    return (f"after step {index}, {where} {name}: expected {np.ravel(value)[:3].round(5).tolist()}..., "
-                            f"got {np.ravel(have[name])[:3].round(5).tolist()}... (largest difference {gap:.3g})")
+            return f"the loss returned by step {index + 1}: {difference}"
+        for kind, where in (("weights", "the model's"), ("velocities", "the velocity of")):
+            for name, value in expected[kind][index].items():
+                have = got[kind][index][name]
+                if not np.allclose(have, value, rtol=1e-3, atol=1e-6):
+                    gap = float(np.abs(have - value).max())
+                    return (f"after step {index + 1}, {where} {name}: expected "
+                            f"{np.ravel(value)[:3].round(5).tolist()}..., got {np.ravel(have)[:3].round(5).tolist()}... "
+                            f"(largest difference {gap:.3g})")
     return None
 
 

@@ -43,11 +43,11 @@ def _data(seed, total_steps):
 RESUME_IMPORT = "import keras\n\nfrom tfcourse import mnist\nfrom tfcourse.training import steps\n\n"
 RESUME_SOLUTION = '''\
 def train_with_resume(directory, batch, total_steps, checkpoint_every):
-    """Trains mnist.MLP(16, 8) with Adam(0.01) up to `total_steps`, resuming from the newest checkpoint."""
-    model = mnist.MLP(16, 8)
-    optimizer = keras.optimizers.Adam(0.01)
+    """Trains mnist.MLP(16, 8) with SGD(0.1, momentum=0.9) to `total_steps`, resuming from the newest checkpoint."""
     step = tf.Variable(0, dtype=tf.int64)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+    model = mnist.MLP(16, 8)
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)  # its velocities are state to save too
+    checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
     manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
     checkpoint.restore(manager.latest_checkpoint)  # None, in an empty directory: nothing to restore
     while step < total_steps:
@@ -104,14 +104,15 @@ def _compare_resume(expected, got):
     if got["computed"] != expected["computed"]:
         def span(steps):
             return f"steps {steps[0]}..{steps[-1]}" if steps else "no step"
-        return (f"the last run computed {span(got['computed'])} ({len(got['computed'])} batches), expected "
-                f"{span(expected['computed'])}")
+        return (f"the last run computed: expected {span(expected['computed'])}, got {span(got['computed'])} "
+                f"({len(got['computed'])} batches)")
     if got["kept"] != expected["kept"]:
-        return f"the directory keeps {got['kept']}, expected {expected['kept']}"
+        return f"the checkpoints in the directory: expected {expected['kept']}, got {got['kept']}"
     for name, value in expected["weights"].items():
         if not np.allclose(got["weights"][name], value, rtol=1e-5, atol=1e-6):
             gap = float(np.abs(got["weights"][name] - value).max())
-            return f"the final {name} differs from an uninterrupted run's by up to {gap:.3g}"
+            return (f"the final {name}: expected an uninterrupted run's {np.ravel(value)[:2].round(5).tolist()}..., "
+                    f"got {np.ravel(got['weights'][name])[:2].round(5).tolist()}... (largest difference {gap:.3g})")
     return None
 
 
@@ -131,7 +132,8 @@ q1 = FunctionExercise(
     "nb05.q1", "train_with_resume", "a training loop that resumes",
     prompt=(
         "Write `train_with_resume(directory, batch, total_steps, checkpoint_every)`, a training loop that survives "
-        "a kill. It builds `mnist.MLP(16, 8)`, `keras.optimizers.Adam(0.01)` and a step counter (an int64 "
+        "a kill. It builds `mnist.MLP(16, 8)`, `keras.optimizers.SGD(0.1, momentum=0.9)` (the momentum of notebook "
+        "03: one velocity per variable, state a resume needs) and a step counter (an int64 "
         "`tf.Variable`), tracks them in a `tf.train.Checkpoint` with a `CheckpointManager` on `directory` "
         "(`max_to_keep=3`), **restores the newest checkpoint if there is one**, then trains from the restored step "
         "up to `total_steps`: at step `s` it takes `images, labels = batch(s)` and runs "
@@ -141,7 +143,7 @@ q1 = FunctionExercise(
         "stopped: same weights, and only the steps after the newest checkpoint computed again."),
     skeleton=RESUME_IMPORT + '''\
 def train_with_resume(directory, batch, total_steps, checkpoint_every):
-    """Trains mnist.MLP(16, 8) with Adam(0.01) up to `total_steps`, resuming from the newest checkpoint."""
+    """Trains mnist.MLP(16, 8) with SGD(0.1, momentum=0.9) to `total_steps`, resuming from the newest checkpoint."""
     ...
 ''',
     solution=RESUME_IMPORT + RESUME_SOLUTION,
@@ -171,11 +173,11 @@ def train_with_resume(directory, batch, total_steps, checkpoint_every):
                 detect=lambda outcomes: _resumed_from_zero(outcomes) and not all(
                     _weights_right(o, e) for o, e in zip(outcomes, q1._expected()))),
         Mistake("optimizer_not_tracked",
-                "the resumed run computed the right steps but ends with other weights: Adam's state (its step "
-                "count and running averages) was not in the checkpoint. Add `optimizer=optimizer` to "
+                "the resumed run computed the right steps but ends with other weights: the optimizer's state (its "
+                "velocities) was not in the checkpoint, so the resumed run restarted them from zero. Add `optimizer=optimizer` to "
                 "`tf.train.Checkpoint`.",
-                RESUME_IMPORT + RESUME_SOLUTION.replace("model=model, optimizer=optimizer, step=step",
-                                                        "model=model, step=step")),
+                RESUME_IMPORT + RESUME_SOLUTION.replace("step=step, model=model, optimizer=optimizer",
+                                                        "step=step, model=model")),
         Mistake("not_numbered_by_step",
                 "your checkpoints are not named after the step: without `checkpoint_number`, `manager.save()` "
                 "numbers them by the checkpoint's own save counter. Call `manager.save(checkpoint_number=step)`.",
@@ -242,9 +244,11 @@ def _run_partial(function, case_input):
 def _compare_partial(expected, got):
     for name in sorted(got["after"]):
         wanted = got["saved"][name] if name.startswith("hidden1/") else got["before"][name]
-        source = "the checkpoint's" if name.startswith("hidden1/") else "its own, unchanged"
-        if np.shape(got["after"][name]) != np.shape(wanted) or not np.array_equal(got["after"][name], wanted):
-            return f"the model's {name} is not {source}"
+        source = "the checkpoint's" if name.startswith("hidden1/") else "its own (unchanged)"
+        have = got["after"][name]
+        if np.shape(have) != np.shape(wanted) or not np.array_equal(have, wanted):
+            return (f"the model's {name}: expected {source} values {np.ravel(wanted)[:2].round(5).tolist()}..., "
+                    f"got {np.ravel(have)[:2].round(5).tolist()}...")
     return None
 
 
@@ -341,7 +345,7 @@ def _as_names(value):
 
 def _compare_kept(expected, got):
     names = _as_names(got)
-    return None if names == sorted(expected) else f"running it keeps {sorted(expected)}, you predicted {names}"
+    return None if names == sorted(expected) else f"expected what running it keeps, {sorted(expected)}; got {names}"
 
 
 def _predicted(names):
