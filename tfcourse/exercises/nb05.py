@@ -47,9 +47,9 @@ def train_with_resume(directory, batch, total_steps, checkpoint_every):
     step = tf.Variable(0, dtype=tf.int64)
     model = mnist.MLP(16, 8)
     optimizer = keras.optimizers.SGD(0.1, momentum=0.9)  # its velocities are state to save too
-    checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
-    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
-    checkpoint.restore(manager.latest_checkpoint)  # None, in an empty directory: nothing to restore
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=step, model=model, optimizer=optimizer),
+                                         directory, max_to_keep=3)
+    manager.checkpoint.restore(manager.latest_checkpoint)  # None, in an empty directory: nothing to restore
     while step < total_steps:
         images, labels = batch(int(step))
         steps.training_step(model, optimizer, images, labels)
@@ -160,8 +160,8 @@ def train_with_resume(directory, batch, total_steps, checkpoint_every):
                 "`checkpoint.restore(manager.latest_checkpoint)` before the loop, and start the loop at the "
                 "restored step.",
                 RESUME_IMPORT + RESUME_SOLUTION.replace(
-                    "    checkpoint.restore(manager.latest_checkpoint)  # None, in an empty directory: nothing to "
-                    "restore\n", ""),
+                    "    manager.checkpoint.restore(manager.latest_checkpoint)  # None, in an empty directory: "
+                    "nothing to restore\n", ""),
                 detect=lambda outcomes: _resumed_from_zero(outcomes) and all(
                     _weights_right(o, e) for o, e in zip(outcomes, q1._expected()))),
         Mistake("loop_from_zero",
