@@ -187,8 +187,14 @@ def _compare_momentum(expected, got):
     return None
 
 
+def _returned_losses(outcome):
+    """True if the answer ran and returned a number as each step's loss (else it is judged as a wrong kind)."""
+    return outcome.error is None and all(
+        np.asarray(loss).dtype.kind == "f" and np.ndim(loss) == 0 for loss in outcome.value["losses"])
+
+
 def _velocities_untouched(outcomes):
-    return all(o.error is None and all(not np.any(v) for step in o.value["velocities"] for v in step.values())
+    return all(_returned_losses(o) and all(not np.any(v) for step in o.value["velocities"] for v in step.values())
                for o in outcomes)
 
 

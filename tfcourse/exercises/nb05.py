@@ -237,7 +237,9 @@ def _run_partial(function, case_input):
             os.path.join(directory, "ckpt"))
         model = mnist.MLP(*model_sizes, seed=12)
         before = model.get_weights()
-        function(model, path)
+        returned = function(model, path)
+    if returned is not None and not hasattr(returned, "assert_existing_objects_matched"):
+        raise AnswerError(f"expected nothing returned (or the restore's status), got {type(returned).__name__}")
     return {"after": model.get_weights(), "before": before, "saved": trained.get_weights()}
 
 
