@@ -1,9 +1,5 @@
-"""Helpers of the per-notebook exercise tests: run an answer written as source, judge the verdict,
-and measure how much of a reference solution a lesson cell already shows."""
-
-import io
-import keyword
-import tokenize
+"""Helpers of the per-notebook exercise and lesson tests: run an answer written as source, judge the
+verdict, and read a notebook's lesson cells and their stored outputs."""
 
 import nbformat
 
@@ -30,39 +26,6 @@ def assert_uncatalogued_wrong(exercise, source, *shown):
     for text in ("expected", "got") + shown:
         assert text in result.message, f"{exercise.id}: {text!r} not in {result.message!r}"
     return result
-
-
-def _tokens(code):
-    """Code tokens with identifiers (not attribute names, not keywords) normalised to ID."""
-    out, previous = [], None
-    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-            tokenize.ENDMARKER, tokenize.ENCODING}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(code).readline):
-            if token.type in skip or (token.type == tokenize.STRING and previous in (None, ":")):
-                continue
-            text = token.string
-            if token.type == tokenize.NAME and not keyword.iskeyword(text) and previous != ".":
-                text = "ID"
-            out.append(text)
-            previous = token.string
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
-    return out
-
-
-def longest_shared_run(solution, code):
-    """Length of the longest run of normalised tokens the solution shares with `code`."""
-    a, b = _tokens(solution), _tokens(code)
-    best, row = 0, [0] * (len(b) + 1)
-    for x in a:
-        new = [0] * (len(b) + 1)
-        for j, y in enumerate(b, start=1):
-            if x == y:
-                new[j] = row[j - 1] + 1
-                best = max(best, new[j])
-        row = new
-    return best
 
 
 def lesson_cells(path):
