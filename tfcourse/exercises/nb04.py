@@ -1,9 +1,11 @@
-"""Exercises of notebook 04 (graph and session): top-k evaluation, training one layer, two predictions.
+"""Exercises of notebook 04 (graph and session): top-k evaluation, training one layer, two predictions, a restore to repair.
 
     from tfcourse.exercises import nb04 as ex
 """
 
+import os
 import re
+import tempfile
 
 import numpy as np
 
@@ -27,16 +29,18 @@ def _weights(seed):
     return mnist.initial_weights(*HIDDEN, seed=seed)
 
 
-def _ranked_batch(rng, weights, batch):
+def _ranked_batch(rng, weights, batch, right_share=None):
     """Images, and labels at a random rank of the network's own logits (0: its top prediction, 9: its last).
 
     The ranks are drawn anew per case, so how many labels lie in the top k differs from case to case and
-    from any fixed fraction of the batch."""
+    from any fixed fraction of the batch. `right_share`: about this share gets rank 0 (right at top-1)."""
     from tfcourse import mnist
 
     images = rng.uniform(size=[batch, 784]).astype(np.float32)
     order = np.argsort(-mnist.MLP(*HIDDEN, weights=weights)(images).numpy(), axis=1)
     ranks = rng.integers(0, 10, size=batch)
+    if right_share is not None:
+        ranks = np.where(rng.random(batch) < right_share, 0, rng.integers(1, 10, size=batch))
     return images, order[np.arange(batch), ranks].astype(np.int32)
 
 
@@ -425,4 +429,89 @@ q4 = ValueExercise(
     explain=lambda value: f"the counter says the loss was computed {value} times.",
 )
 
-EXERCISES = [q1, q2, q3, q4]
+# ---------------------------------------------------------------- q5: repair a restore
+
+RESTORE_IMPORT = "from tfcourse import v1\n\n"
+RESTORE_BROKEN = '''\
+def evaluate_checkpoint(path, images, labels):
+    """How many of `images` the 784-16-8-10 network saved at `path` classifies right, as an int."""
+    with tf.Graph().as_default():
+        ops = v1.build_graph(None, 16, 8, 0.1)
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session() as sess:
+            saver.restore(sess, path)
+            sess.run(tf.compat.v1.global_variables_initializer())
+            return int(sess.run(ops["eval_correct"], {ops["images"]: images, ops["labels"]: labels}))
+'''
+RESTORE_SOLUTION = RESTORE_BROKEN.replace(
+    "            sess.run(tf.compat.v1.global_variables_initializer())\n", "")
+
+
+def _restore_cases():
+    return [Case("a checkpoint after 30 steps, a batch of 40", (21, 30, 40)),
+            Case("a checkpoint after 5 steps, a batch of 9", (22, 5, 9))]
+
+
+def _saved_run(seed, num_steps, directory):
+    """Trains the lesson's graph from seed `seed`'s weights for `num_steps` steps, saves it with a Saver.
+
+    Returns (the checkpoint's path, the trained weights as numpy arrays)."""
+    import tensorflow as tf
+
+    from tfcourse import v1
+
+    rng = np.random.default_rng(seed)
+    initial = _weights(seed)
+    with tf.Graph().as_default():
+        ops = v1.build_graph(None, *HIDDEN, 0.5, weights=initial)
+        saver = tf.compat.v1.train.Saver()
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            for _ in range(num_steps):
+                feed = {ops["images"]: rng.uniform(size=[20, 784]).astype(np.float32),
+                        ops["labels"]: rng.integers(0, 10, 20).astype(np.int32)}
+                sess.run(ops["train_op"], feed)
+            names = [v.op.name for v in tf.compat.v1.trainable_variables()]
+            trained = dict(zip(names, sess.run(tf.compat.v1.trainable_variables())))
+            path = saver.save(sess, os.path.join(directory, "model.ckpt"), global_step=num_steps)
+    return path, trained
+
+
+def _run_restore(function, case_input):
+    seed, num_steps, batch = case_input
+    with tempfile.TemporaryDirectory() as directory:
+        path, trained = _saved_run(seed, num_steps, directory)
+        images, labels = _ranked_batch(np.random.default_rng(seed + 100), trained, batch, right_share=0.6)
+        return {"count": function(path, images, labels), "trained": False, "batch": batch}
+
+
+q5 = FunctionExercise(
+    "nb04.q5", "evaluate_checkpoint", "repair a restore",
+    prompt=(
+        "This function should count how many images the network saved at `path` (a `Saver` checkpoint of the "
+        "lesson's graph, 16 and 8 hidden units, written after some training) classifies right. It runs, but "
+        "its counts are those of an untrained network:\n\n```python\n" + RESTORE_IMPORT + RESTORE_BROKEN
+        + "```\n\nRepair it (keep its name and arguments)."),
+    skeleton=RESTORE_IMPORT + RESTORE_BROKEN,
+    solution=RESTORE_IMPORT + RESTORE_SOLUTION,
+    hints=[
+        "What value does each variable hold just before `eval_correct` runs, and which line gave it that value?",
+        "`saver.restore(sess, path)` assigns every variable its saved value; the initializer assigns every "
+        "variable its initial value. The last one to run wins.",
+        "A restored session needs no initializer at all: delete that line (or run it before the restore).",
+    ],
+    mistakes=[
+        Mistake("initialized_after_restore",
+                "your counts are still those of the initial weights: the initializer that runs after "
+                "`saver.restore` overwrites every restored value. Restore last, or drop the initializer.",
+                RESTORE_IMPORT + RESTORE_BROKEN),
+        Mistake("nothing_restored",
+                "the variables hold no value: without the restore (and without the initializer) a session's "
+                "variables are uninitialised. Keep `saver.restore(sess, path)`: it gives every variable its value.",
+                RESTORE_IMPORT + RESTORE_SOLUTION.replace("            saver.restore(sess, path)\n", ""),
+                detect=_errors_all("uninitialized|Could not find variable|not initialized")),
+    ],
+    cases=_restore_cases, run=_run_restore, compare=_compare_counts,
+)
+
+EXERCISES = [q1, q2, q3, q4, q5]
