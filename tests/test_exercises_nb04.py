@@ -174,3 +174,57 @@ def test_value_exercises_accept_the_count_as_int_float_or_numpy(exercise, right)
                          ids=["q3-3", "q3-12", "q4-9", "q4-1"])
 def test_value_exercises_refuse_plausible_wrong_counts(exercise, wrong):
     assert_uncatalogued_wrong(exercise, f"{exercise.answer} = {wrong}\n", str(wrong))
+
+
+# ---------------------------------------------------------------- q5: the restore to repair
+
+def test_q5_reference_counts_what_the_saved_weights_classify_right(tmp_path):
+    import tensorflow as tf
+
+    for case, expected in zip(nb04.q5.cases(), nb04.q5._expected()):
+        seed, num_steps, batch = case.input
+        path, _ = nb04._saved_run(seed, num_steps, str(tmp_path / case.label.replace(" ", "_")))
+        reader = tf.train.load_checkpoint(path)
+        saved = {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(path) if name != "global_step"}
+        images, labels = nb04._ranked_batch(np.random.default_rng(seed + 100), saved, batch, right_share=0.6)
+        count = int((np.argmax(numpy_logits(saved, images.astype(np.float64)), axis=1) == labels).sum())
+        assert expected.value["count"] == count and 0 < count < batch, case.label
+
+
+@pytest.mark.parametrize("source", [
+    # the initializer moved before the restore
+    nb04.RESTORE_IMPORT + nb04.RESTORE_BROKEN.replace(
+        "            saver.restore(sess, path)\n            sess.run(tf.compat.v1.global_variables_initializer())\n",
+        "            sess.run(tf.compat.v1.global_variables_initializer())\n            saver.restore(sess, path)\n"),
+    # the graph written by hand, the count done in numpy
+    """\
+from tfcourse import v1
+
+def evaluate_checkpoint(path, images, labels):
+    graph = tf.Graph()
+    with graph.as_default():
+        images_pl = tf.compat.v1.placeholder(tf.float32, (None, 784))
+        logits = v1.inference(images_pl, 16, 8)
+        saver = tf.compat.v1.train.Saver(tf.compat.v1.trainable_variables())
+    with tf.compat.v1.Session(graph=graph) as sess:
+        saver.restore(sess, path)
+        predictions = np.argmax(sess.run(logits, {images_pl: images}), axis=1)
+    return int(np.sum(predictions == labels))
+""",
+], ids=["init-first", "by-hand"])
+def test_q5_other_right_answers_pass(source):
+    assert_passes(nb04.q5, source)
+
+
+@pytest.mark.parametrize("source", [
+    # the share, not the count
+    nb04.RESTORE_IMPORT + nb04.RESTORE_SOLUTION.replace(
+        "return int(sess.run(", "return float(len(images) and sess.run(").replace(
+        'ops["labels"]: labels}))', 'ops["labels"]: labels})) / len(images)'),
+    # top-2 instead of top-1
+    nb04.RESTORE_IMPORT + nb04.RESTORE_SOLUTION.replace(
+        'sess.run(ops["eval_correct"],',
+        'sess.run(tf.reduce_sum(tf.cast(tf.math.in_top_k(ops["labels"], ops["logits"], 2), tf.int32)),'),
+], ids=["share", "top-2"])
+def test_q5_uncatalogued_wrong_answers_are_refused_with_expected_got_and_case(source):
+    assert_uncatalogued_wrong(nb04.q5, source, "on a checkpoint after 30 steps, a batch of 40")

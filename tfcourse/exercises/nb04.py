@@ -491,8 +491,12 @@ q5 = FunctionExercise(
         "This function should count how many images the network saved at `path` (a `Saver` checkpoint of the "
         "lesson's graph, 16 and 8 hidden units, written after some training) classifies right. It runs, but "
         "its counts are those of an untrained network:\n\n```python\n" + RESTORE_IMPORT + RESTORE_BROKEN
-        + "```\n\nRepair it (keep its name and arguments)."),
-    skeleton=RESTORE_IMPORT + RESTORE_BROKEN,
+        + "```\n\nWrite the repaired function below (same name and arguments)."),
+    skeleton=RESTORE_IMPORT + '''\
+def evaluate_checkpoint(path, images, labels):
+    """How many of `images` the 784-16-8-10 network saved at `path` classifies right, as an int."""
+    ...  # the function above, repaired
+''',
     solution=RESTORE_IMPORT + RESTORE_SOLUTION,
     hints=[
         "What value does each variable hold just before `eval_correct` runs, and which line gave it that value?",
