@@ -10,7 +10,8 @@ tfcourse.exercises.gradebook (table, JSON, CSV); this module parses and prints.
 import argparse
 import sys
 
-from tfcourse.commands.args import positive_float
+from tfcourse.commands.args import positive_float, positive_int
+from tfcourse.exercises import sandbox
 
 HELP = "run students' notebooks headless and print each exercise's grade (table, --json or --csv)"
 
@@ -27,6 +28,7 @@ not a notebook or another misuse (nothing is run then)."""
 
 DEFAULT_TIMEOUT = 300.0  # seconds per notebook: ~5x the longest lesson's full run on a 2-core CPU
 DEFAULT_KERNEL = "python3"
+DEFAULT_MAX_OUTPUT_MB = 20  # a full lesson with its plots keeps ~2 MB of outputs
 
 
 def configure(parser):
@@ -46,6 +48,20 @@ def configure(parser):
     parser.add_argument("--exercises-only", action="store_true",
                         help="run only each notebook's first code cell and its exercise section, "
                              "not the lesson (faster; the exercises use nothing from the lesson)")
+    limits = sandbox.Limits()
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the notebooks unconfined, with your permissions, network and files "
+                             "(only for work you trust)")
+    parser.add_argument("--memory-mb", type=positive_int, default=limits.memory >> 20,
+                        help=f"MiB of address space per process in the sandbox (default: {limits.memory >> 20})")
+    parser.add_argument("--processes", type=positive_int, default=limits.processes,
+                        help=f"processes and threads the sandbox's user may run (default: {limits.processes})")
+    parser.add_argument("--disk-mb", type=positive_int, default=limits.disk >> 20,
+                        help=f"MiB of the sandbox's home and of its /tmp, and the largest file "
+                             f"(default: {limits.disk >> 20})")
+    parser.add_argument("--output-mb", type=positive_float, default=DEFAULT_MAX_OUTPUT_MB,
+                        help=f"MiB of outputs a notebook may print; past them its kernel is killed "
+                             f"(default: {DEFAULT_MAX_OUTPUT_MB:g})")
     formats = parser.add_mutually_exclusive_group()
     formats.add_argument("--json", action="store_true",
                          help="the gradebook as JSON (per notebook: totals, why a run stopped, "
@@ -89,18 +105,23 @@ def _check_arguments(args):
     except NoSuchKernel:
         installed = ", ".join(sorted(manager.find_kernel_specs())) or "none"
         raise CourseError(f"no Jupyter kernel named {args.kernel!r}; expected one of: {installed}") from None
-    return notebooks
+    if args.no_sandbox:
+        return notebooks, None, None
+    limits = sandbox.Limits(memory=args.memory_mb << 20, cpu_seconds=int(2 * args.timeout) + 60,
+                            processes=args.processes, disk=args.disk_mb << 20)
+    return notebooks, limits, sandbox.bwrap_path()
 
 
 def run(args):
-    notebooks = _check_arguments(args)
+    notebooks, limits, bwrap = _check_arguments(args)
     from tfcourse.exercises import gradebook, grading
 
     grades = []
     for number, (path, notebook) in enumerate(zip(args.paths, notebooks), start=1):
         print(f"[{number}/{len(args.paths)}] {path} ...", file=sys.stderr, flush=True)
         grade = grading.grade_notebook(notebook, path, timeout=args.timeout, kernel_name=args.kernel,
-                                       smoke=args.smoke, exercises_only=args.exercises_only)
+                                       smoke=args.smoke, exercises_only=args.exercises_only,
+                                       limits=limits, bwrap=bwrap, max_output=int(args.output_mb * (1 << 20)))
         note = f"; {grade.note}" if grade.note else ""
         print(f"[{number}/{len(args.paths)}] {path}: {grade.passed}/{grade.total} passed in "
               f"{grade.seconds:g} s{note}", file=sys.stderr, flush=True)
