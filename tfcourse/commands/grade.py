@@ -72,6 +72,17 @@ def configure(parser):
     parser.add_argument("-o", "--output", default=None, metavar="FILE",
                         help="write the gradebook (the table, or JSON/CSV with --json/--csv) to FILE; "
                              "the table is printed on stdout as well")
+    parser.add_argument("--points", default=None, metavar="FILE",
+                        help="points per exercise, a TOML file (`default = 1`, then `[points]` and "
+                             "`\"nb03.q1\" = 2`); a passed exercise scores its points, any other status 0. "
+                             "The totals then show points too")
+    parser.add_argument("--reports", default=None, metavar="DIR",
+                        help="write into DIR: feedback/<student>.html per student (status, the check's "
+                             "message, the next hint), class-report.txt and .png (passes and named "
+                             "mistakes per exercise, most made first), grades-lms.csv (points per "
+                             "student, for a Canvas or Moodle import)")
+    parser.add_argument("--assignment", default="tfcourse exercises",
+                        help="the grade column's name in grades-lms.csv (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="under each exercise not passed, the message its student saw "
                              "(or why it was not graded)")
@@ -79,6 +90,7 @@ def configure(parser):
 
 def _check_arguments(args):
     """Every misuse, found before any notebook runs: CourseError (exit 2, one line)."""
+    import os
     import pathlib
 
     from tfcourse.errors import CourseError
@@ -86,7 +98,7 @@ def _check_arguments(args):
     try:
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-        from tfcourse.exercises import grading
+        from tfcourse.exercises import gradebook, grading
     except ModuleNotFoundError as error:
         raise CourseError(f"grading needs the notebook packages ({error.name} is missing): "
                           "pip install 'tfcourse[notebooks]'") from None
@@ -105,6 +117,12 @@ def _check_arguments(args):
     except NoSuchKernel:
         installed = ", ".join(sorted(manager.find_kernel_specs())) or "none"
         raise CourseError(f"no Jupyter kernel named {args.kernel!r}; expected one of: {installed}") from None
+    try:
+        args.weights = gradebook.load_points(args.points) if args.points is not None else None
+    except ValueError as error:
+        raise CourseError(str(error)) from None
+    if args.reports is not None and os.path.exists(args.reports) and not os.path.isdir(args.reports):
+        raise CourseError(f"--reports {args.reports!r} is a file; expected a directory (created if missing)")
     if args.no_sandbox:
         return notebooks, None, None
     limits = sandbox.Limits(memory=args.memory_mb << 20, cpu_seconds=int(2 * args.timeout) + 60,
@@ -114,7 +132,9 @@ def _check_arguments(args):
 
 def run(args):
     notebooks, limits, bwrap = _check_arguments(args)
-    from tfcourse.exercises import gradebook, grading
+    import dataclasses
+
+    from tfcourse.exercises import gradebook, grading, report
 
     grades = []
     for number, (path, notebook) in enumerate(zip(args.paths, notebooks), start=1):
@@ -122,13 +142,19 @@ def run(args):
         grade = grading.grade_notebook(notebook, path, timeout=args.timeout, kernel_name=args.kernel,
                                        smoke=args.smoke, exercises_only=args.exercises_only,
                                        limits=limits, bwrap=bwrap, max_output=int(args.output_mb * (1 << 20)))
+        student, name = gradebook.identity(path, notebook)
+        grade = dataclasses.replace(grade, student=student, student_name=name)
         note = f"; {grade.note}" if grade.note else ""
         print(f"[{number}/{len(args.paths)}] {path}: {grade.passed}/{grade.total} passed in "
               f"{grade.seconds:g} s{note}", file=sys.stderr, flush=True)
         grades.append(grade)
-    table = gradebook.format_gradebook(grades, details=args.verbose)
+    table = gradebook.format_gradebook(grades, details=args.verbose, weights=args.weights)
+    if args.reports is not None:
+        written = report.write_reports(grades, args.reports, args.weights, args.assignment)
+        print(f"feedback for {len(written) - 3} students, the class report and grades-lms.csv written to "
+              f"{args.reports}", file=sys.stderr)
     if args.json:
-        text = gradebook.format_json(grades)
+        text = gradebook.format_json(grades, args.weights)
     elif args.csv:
         text = gradebook.format_csv(grades)
     else:

@@ -56,12 +56,14 @@ class NotANotebook(CourseError):
 class ExerciseGrade:
     """One exercise of one notebook: `status` in STATUSES, `mistake` the catalogued name (or
     "wrong_result") when status is "mistake", `message` one line saying why (empty when passed),
-    `flag` what the grader found suspicious (a forged record), else None."""
+    `flag` what the grader found suspicious (a forged record), else None, `hints_seen` the
+    strongest hint the student asked for in this run (0: none)."""
     exercise: str
     status: str
     mistake: str | None = None
     message: str = ""
     flag: str | None = None
+    hints_seen: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +76,8 @@ class NotebookGrade:
     exercises: tuple[ExerciseGrade, ...]
     note: str | None = None
     seconds: float = 0.0
+    student: str | None = None        # `gradebook.identity`: the id, and the name to show
+    student_name: str | None = None
 
     @property
     def passed(self):
@@ -235,6 +239,10 @@ def grades_from_run(notebook, ids, stopped_at=None, stop_reason=None):
     """
     verdicts = _verdicts(notebook)
     claimed = _claimed_passes(notebook)
+    hints = {}
+    for record in cells.collect_records(notebook):
+        if record.get("event") == "hint" and isinstance(record.get("level"), int):
+            hints[record.get("exercise")] = max(hints.get(record.get("exercise"), 0), record["level"])
     where = _exercise_cells(notebook, ids)
     grades = []
     for exercise in ids:
@@ -254,6 +262,7 @@ def grades_from_run(notebook, ids, stopped_at=None, stop_reason=None):
         else:
             why = verdicts.get(exercise, (None, "the grader's check did not run"))[1]
             grade = ExerciseGrade(exercise, "error", None, why)
+        grade = dataclasses.replace(grade, hints_seen=hints.get(exercise, 0))
         if exercise in claimed and grade.status != "passed":
             grade = dataclasses.replace(grade, flag="forged record: the notebook's output shows a passed check "
                                                     "that the grader's own check does not confirm")
@@ -371,10 +380,11 @@ def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercis
         except DeadKernelError:
             stopped_at = current[0]
             if client.over_limit:
-                reason = f"stopped: it printed more than the {max_output} bytes of output a notebook may"
+                what = f"it printed more than the {max_output} bytes of output a notebook may"
+                reason = f"stopped: {what}"
             else:
-                reason = "the kernel died while this cell ran"
-            note = f"stopped: {reason.removeprefix('stopped: ')} in {_describe_cell(run, stopped_at, ids)}"
+                what, reason = "the kernel died", "the kernel died while this cell ran"
+            note = f"stopped: {what} in {_describe_cell(run, stopped_at, ids)}"
         except Exception as error:  # noqa: BLE001 - one notebook that cannot run must not stop the others
             stopped_at = current[0]
             reason = f"the run failed: {first_line(error)}"
