@@ -217,6 +217,13 @@ def test_three_students_work_in_their_own_servers_and_folders(hub, students, tmp
         assert (pathlib.Path(user.pw_dir) / "tfcourse-runs" / "notebook03").stat().st_uid == user.pw_uid
         assert (pathlib.Path(user.pw_dir) / "tfcourse" / NOTEBOOK).stat().st_uid == user.pw_uid
 
+    # The teacher collects everyone's notebook 03 into submissions/<student>/, `tfcourse grade`'s layout.
+    collected = subprocess.run(["bash", str(REPO / "deploy" / "jupyterhub" / "collect.sh"), NOTEBOOK,
+                                str(tmp_path / "submissions")], env={**os.environ, "TFCOURSE_HUB_GROUP": students[0]},
+                               check=True, capture_output=True, text=True)
+    assert collected.stdout == f"collected {NOTEBOOK} from 3 students into {tmp_path / 'submissions'}\n"
+    assert sorted(p.parent.name for p in (tmp_path / "submissions").glob(f"*/{NOTEBOOK}")) == sorted((a, b, c))
+
     # The hub stops cleanly: its servers and the proxy go with it.
     proxy_pid = int((state / "proxy.pid").read_text())
     process.send_signal(signal.SIGTERM)
