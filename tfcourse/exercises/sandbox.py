@@ -63,7 +63,7 @@ def bwrap_path():
     if path is None:
         raise CourseError(INSTALL_HINT)
     # A kernel or container that forbids namespaces makes bwrap fail at every start: say so now.
-    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--", "true"],
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "--", sys.executable, "-c", ""],
                            capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         why = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
