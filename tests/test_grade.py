@@ -213,9 +213,9 @@ def test_only_the_graders_verdicts_score_and_a_forged_record_is_flagged():
     assert ids == [e.id for e in nb03.EXERCISES]
     run = grading.with_grader_checks(notebook, ids)
     assert len(run.cells) == 7 and run.cells[1].source == notebook.cells[1].source
-    checks = {run.cells[i].metadata[grading.GRADER_KEY]["exercise"]: run.cells[i] for i in (2, 4, 6)}
+    checks = {run.cells[i].metadata[verdict.GRADER_KEY]["exercise"]: run.cells[i] for i in (2, 4, 6)}
     assert list(checks) == ["nb03.q1", "nb03.q2", "nb03.q3"]
-    nonces = [cell.metadata[grading.GRADER_KEY]["nonce"] for cell in checks.values()]
+    nonces = [cell.metadata[verdict.GRADER_KEY]["nonce"] for cell in checks.values()]
     assert len(set(nonces)) == 3 and all(nonce not in cell.source for nonce, cell in zip(nonces, run.cells[:2]))
     for cell in checks.values():
         cell.execution_count = 1

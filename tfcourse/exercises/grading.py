@@ -25,17 +25,13 @@ Statuses are core.STATUSES plus "not_reached"; besides the grader's verdicts an 
 
 import dataclasses
 import importlib
-import json
 import os
 import pathlib
-import secrets
-import signal
 import subprocess
 import tempfile
 import time
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from tfcourse import settings
@@ -44,7 +40,6 @@ from tfcourse.exercises import cells, core, sandbox, verdict
 from tfcourse.exercises.answers import first_line
 
 STATUSES = core.STATUSES + ("not_reached",)
-GRADER_KEY = "tfcourse_grader"  # metadata of the grader's check cells (never in a submission)
 DEFAULT_MAX_OUTPUT = 20 << 20  # bytes of outputs per notebook: a full lesson with its plots keeps ~2 MB
 
 
@@ -132,11 +127,6 @@ def _tags(cell):
     return cell.get("metadata", {}).get("tags", [])
 
 
-def _grader_cell(cell):
-    """The grader's check cell's {"exercise", "nonce"}, or None for the notebook's own cells."""
-    return cell.get("metadata", {}).get(GRADER_KEY)
-
-
 def _exercise_cells(notebook, ids):
     """{exercise id: index of the cell tagged for it} (the first such cell)."""
     questions = {i.rsplit(".", 1)[1]: i for i in ids}
@@ -150,23 +140,13 @@ def _exercise_cells(notebook, ids):
 
 
 def with_grader_checks(notebook, ids):
-    """A copy of `notebook` with the grader's check cell (`verdict.source`, a new nonce each)
-    after each exercise's cell; the nonce stays in the cell's metadata, which no kernel sees."""
-    where = {index: exercise for exercise, index in _exercise_cells(notebook, ids).items()}
-    run = nbformat.from_dict(notebook)
-    run.cells = []
-    for index, cell in enumerate(notebook.cells):
-        run.cells.append(nbformat.from_dict(cell))
-        if index in where:
-            nonce = secrets.token_hex(16)
-            run.cells.append(nbformat.v4.new_code_cell(verdict.source(where[index], nonce), metadata={
-                GRADER_KEY: {"exercise": where[index], "nonce": nonce}}))
-    return run
+    """`notebook` with the grader's check cell after each exercise's cell (`verdict.with_grader_checks`)."""
+    return verdict.with_grader_checks(notebook, _exercise_cells(notebook, ids))
 
 
 def _describe_cell(notebook, index, ids):
     """How a teacher finds the cell: "nb03.q2's cell", "the exercises' setup cell", "code cell 7 (`x = 1`)"."""
-    grader = _grader_cell(notebook.cells[index])
+    grader = verdict.grader_cell(notebook.cells[index])
     if grader is not None:
         return f"the grader's check of {grader['exercise']}"
     for exercise, cell_index in _exercise_cells(notebook, ids).items():
@@ -175,7 +155,7 @@ def _describe_cell(notebook, index, ids):
     cell = notebook.cells[index]
     if cells.SETUP_TAG in _tags(cell):
         return "the exercises' setup cell"
-    number = sum(c.cell_type == "code" and not _grader_cell(c) for c in notebook.cells[:index + 1])
+    number = sum(c.cell_type == "code" and not verdict.grader_cell(c) for c in notebook.cells[:index + 1])
     first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
     return f"code cell {number} (`{first[:40]}`)"
 
@@ -195,33 +175,13 @@ def other_errors_note(notebook, ids):
     it) or a lesson cell missing its data says here why the exercises failed."""
     exercise_cells = set(_exercise_cells(notebook, ids).values())
     raised = [(index, _raised(cell)) for index, cell in enumerate(notebook.cells)
-              if cell.cell_type == "code" and index not in exercise_cells and not _grader_cell(cell)
+              if cell.cell_type == "code" and index not in exercise_cells and not verdict.grader_cell(cell)
               and _raised(cell)]
     if not raised:
         return None
     index, error = raised[0]
     count = f"{len(raised)} other cells raised" if len(raised) > 1 else "another cell raised"
     return f"{count} (first: {_describe_cell(notebook, index, ids)}: {error})"
-
-
-def _verdicts(notebook):
-    """{exercise: (record, None) or (None, why)} from the grader's check cells that ran."""
-    found = {}
-    for cell in notebook.cells:
-        grader = _grader_cell(cell)
-        if grader is not None and cell.get("execution_count") is not None:
-            record, why = verdict.parse(cell.get("outputs", []), grader["nonce"])
-            if record is not None and record.get("exercise") != grader["exercise"]:
-                record, why = None, "the grader's check was tampered with (its verdict names another exercise)"
-            found[grader["exercise"]] = (record, why)
-    return found
-
-
-def _claimed_passes(notebook):
-    """The exercises a check record in the notebook's own cells' outputs says passed."""
-    return {record.get("exercise") for cell in notebook.cells if not _grader_cell(cell)
-            for record in cells.collect_records(nbformat.from_dict({"cells": [cell]}))
-            if record.get("event") == "check" and record.get("status") == "passed"}
 
 
 def grades_from_run(notebook, ids, stopped_at=None, stop_reason=None):
@@ -237,8 +197,8 @@ def grades_from_run(notebook, ids, stopped_at=None, stop_reason=None):
         when every cell ran (or the run stopped before the first cell: pass -1).
       stop_reason: "timed out", "the kernel died", ...: the error of the exercise whose cell it was.
     """
-    verdicts = _verdicts(notebook)
-    claimed = _claimed_passes(notebook)
+    verdicts = verdict.verdicts(notebook)
+    claimed = verdict.claimed_passes(notebook)
     hints = {}
     for record in cells.collect_records(notebook):
         if record.get("event") == "hint" and isinstance(record.get("level"), int):
@@ -268,38 +228,6 @@ def grades_from_run(notebook, ids, stopped_at=None, stop_reason=None):
                                                     "that the grader's own check does not confirm")
         grades.append(grade)
     return tuple(grades)
-
-
-class _CappedClient(NotebookClient):
-    """nbclient's client keeping at most `max_output` bytes of outputs: past that it kills the
-    kernel's process group (an endless print would otherwise fill the grader's memory)."""
-
-    def __init__(self, *args, max_output, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.max_output, self.output_bytes, self.over_limit = max_output, 0, False
-
-    def output(self, outs, msg, display_id, cell_index):
-        if self.over_limit:
-            return None
-        out = super().output(outs, msg, display_id, cell_index)
-        if out is not None:
-            self.output_bytes += len(json.dumps(out))
-            if self.output_bytes > self.max_output:
-                self.over_limit = True
-                outs.remove(out)
-                _kill_group(self.km)
-        return out
-
-
-def _kill_group(kernel_manager):
-    """SIGKILL to the kernel's process group (the sandbox's: its PID namespace dies with it)."""
-    provisioner = getattr(kernel_manager, "provisioner", None)
-    pgid = getattr(provisioner, "pgid", None)
-    if pgid:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercises_only=False,
@@ -366,7 +294,7 @@ def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercis
                                                                             bwrap=bwrap)}
         # shutdown_kernel="immediate": the kernel is thrown away anyway, and a graceful shutdown
         # waits seconds per notebook (longer for one stuck in a loop).
-        client = _CappedClient(run, timeout=timeout, timeout_func=remaining, allow_errors=True,
+        client = sandbox.capped_client_class()(run, timeout=timeout, timeout_func=remaining, allow_errors=True,
                                on_cell_execute=started, shutdown_kernel="immediate", max_output=max_output,
                                kernel_name=kernel_name,
                                resources={"metadata": {"path": workdir}}, **manager)
@@ -392,7 +320,7 @@ def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercis
                     f"stopped: the run failed in {_describe_cell(run, stopped_at, ids)}: {first_line(error)}")
         finally:
             # Whatever the submission started (even in a new session) goes with its group and namespace.
-            _kill_group(client.km)
+            sandbox.kill_group(client.km)
     others = other_errors_note(run, ids)
     grades = grades_from_run(run, ids, stopped_at, reason)
     flagged = [g.exercise for g in grades if g.flag]

@@ -22,10 +22,12 @@ into the sandbox: TCP to the grader would need the network the sandbox does not 
 """
 
 import dataclasses
+import json
 import os
 import pathlib
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -178,3 +180,40 @@ def kernel_manager_class(*, ipc_dir, limits, bwrap):
             return command(super().format_kernel_cmd(extra_arguments), ipc_dir, limits, bwrap)
 
     return SandboxKernelManager
+
+
+def kill_group(kernel_manager):
+    """SIGKILL to the kernel's process group (the sandbox's: its PID namespace dies with it)."""
+    provisioner = getattr(kernel_manager, "provisioner", None)
+    pgid = getattr(provisioner, "pgid", None)
+    if pgid:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def capped_client_class():
+    """nbclient's NotebookClient keeping at most `max_output` bytes of outputs (a keyword of its
+    constructor): past that it kills the kernel's process group, since an endless print would
+    otherwise fill the grader's memory. `over_limit` tells afterwards whether it did."""
+    from nbclient import NotebookClient
+
+    class CappedClient(NotebookClient):
+        def __init__(self, *args, max_output, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.max_output, self.output_bytes, self.over_limit = max_output, 0, False
+
+        def output(self, outs, msg, display_id, cell_index):
+            if self.over_limit:
+                return None
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is not None:
+                self.output_bytes += len(json.dumps(out))
+                if self.output_bytes > self.max_output:
+                    self.over_limit = True
+                    outs.remove(out)
+                    kill_group(self.km)
+            return out
+
+    return CappedClient

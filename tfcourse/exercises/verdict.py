@@ -15,9 +15,11 @@ grader's cell: docs/exercises.md says what a teacher can do about that.
 
 import importlib
 import json
+import secrets
 import sys
 
 MARK = "tfcourse-grader-verdict"
+GRADER_KEY = "tfcourse_grader"  # metadata of the grader's check cells (never in a submission)
 
 
 def source(exercise_id, nonce):
@@ -59,3 +61,53 @@ def parse(outputs, nonce):
         return json.loads(lines[0][len(MARK) + len(nonce) + 2:]), None
     except ValueError:
         return None, "the grader's check was tampered with (its verdict is not valid JSON)"
+
+
+# --- the grader's side: adding the check cells, reading their verdicts ----------------------
+# (imports inside: the kernel imports this module for `report` and needs none of them)
+
+def grader_cell(cell):
+    """The grader's check cell's {"exercise", "nonce"}, or None for the notebook's own cells."""
+    return cell.get("metadata", {}).get(GRADER_KEY)
+
+
+def with_grader_checks(notebook, exercise_cells):
+    """A copy of `notebook` with the grader's check cell (`source`, a new nonce each) after each
+    exercise's cell ({exercise id: cell index}); the nonce stays in the cell's metadata, which no
+    kernel sees."""
+    import nbformat
+
+    where = {index: exercise for exercise, index in exercise_cells.items()}
+    run = nbformat.from_dict(notebook)
+    run.cells = []
+    for index, cell in enumerate(notebook.cells):
+        run.cells.append(nbformat.from_dict(cell))
+        if index in where:
+            nonce = secrets.token_hex(16)
+            run.cells.append(nbformat.v4.new_code_cell(source(where[index], nonce), metadata={
+                GRADER_KEY: {"exercise": where[index], "nonce": nonce}}))
+    return run
+
+
+def verdicts(notebook):
+    """{exercise: (record, None) or (None, why)} from the grader's check cells that ran."""
+    found = {}
+    for cell in notebook.cells:
+        grader = grader_cell(cell)
+        if grader is not None and cell.get("execution_count") is not None:
+            record, why = parse(cell.get("outputs", []), grader["nonce"])
+            if record is not None and record.get("exercise") != grader["exercise"]:
+                record, why = None, "the grader's check was tampered with (its verdict names another exercise)"
+            found[grader["exercise"]] = (record, why)
+    return found
+
+
+def claimed_passes(notebook):
+    """The exercises a check record in the notebook's own cells' outputs says passed."""
+    import nbformat
+
+    from tfcourse.exercises import cells
+
+    return {record.get("exercise") for cell in notebook.cells if not grader_cell(cell)
+            for record in cells.collect_records(nbformat.from_dict({"cells": [cell]}))
+            if record.get("event") == "check" and record.get("status") == "passed"}
