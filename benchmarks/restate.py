@@ -53,10 +53,23 @@ def small_resnet_bfloat16(report):
     return {"load_average": [report["load_before"][0], report["load_after"][0]], "ratios": ratios}
 
 
+def resnet50_peer(report):
+    """resnet50_peer (before the paired statistic): interleaved rounds of 2 models x 2 precisions."""
+    rounds = {(run["model"], run["precision"]): run["images_per_sec"] for run in report["runs"]}
+    ratios = {}
+    for precision in ("float32", "mixed_bfloat16"):
+        ratios[f"tfcourse / keras.applications, {precision}"] = paired.as_dict(paired.paired_ratio(
+            rounds[("tfcourse", precision)], rounds[("keras.applications", precision)]))
+    for model in ("tfcourse", "keras.applications"):
+        ratios[f"{model}: mixed_bfloat16 / float32"] = paired.as_dict(paired.paired_ratio(
+            rounds[(model, "mixed_bfloat16")], rounds[(model, "float32")]))
+    return {"load_average": [report["load_before"][0], report["load_after"][0]], "ratios": ratios}
+
+
 def restate(path):
     with open(path) as file:
         report = json.load(file)
-    kind = throughput if "faces" in report else small_resnet_bfloat16
+    kind = throughput if "faces" in report else resnet50_peer if "runs" in report else small_resnet_bfloat16
     result = {"source": os.path.basename(path), "restated_by": "python benchmarks/restate.py " + path,
               "statistic": "median of paired per-round ratios (tfcourse.paired.paired_ratio)", **kind(report)}
     out = path[: -len(".json")] + ".paired.json"
