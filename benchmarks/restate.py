@@ -66,13 +66,34 @@ def resnet50_peer(report):
     return {"load_average": [report["load_before"][0], report["load_after"][0]], "ratios": ratios}
 
 
+def cpu_scaling(lines):
+    """resnet_cpu_scaling's results.jsonl: rounds of 1 replica, 2 replicas (1 process), 2 workers, interleaved."""
+    rounds = {}
+    for row in lines:
+        rounds.setdefault((row["replicas"], row["workers"]), []).append(row["images_per_sec"])
+    single = rounds[(1, 1)]
+    ratios = {}
+    for name, key in (("2 replicas (1 process)", (2, 1)), ("2 workers (2 processes)", (2, 2))):
+        speedup = paired.paired_ratio(rounds[key], single)
+        ratios[f"{name} / 1 replica"] = dict(paired.as_dict(speedup), efficiency=speedup.median / 2)
+    return {"ratios": ratios}
+
+
 def restate(path):
+    if path.endswith(".jsonl"):
+        with open(path) as file:
+            lines = [json.loads(line) for line in file if line.strip()]
+        return _write(path, cpu_scaling(lines), ".jsonl")
     with open(path) as file:
         report = json.load(file)
     kind = throughput if "faces" in report else resnet50_peer if "runs" in report else small_resnet_bfloat16
+    return _write(path, kind(report), ".json")
+
+
+def _write(path, restated, suffix):
     result = {"source": os.path.basename(path), "restated_by": "python benchmarks/restate.py " + path,
-              "statistic": "median of paired per-round ratios (tfcourse.paired.paired_ratio)", **kind(report)}
-    out = path[: -len(".json")] + ".paired.json"
+              "statistic": "median of paired per-round ratios (tfcourse.paired.paired_ratio)", **restated}
+    out = path[: -len(suffix)] + ".paired.json"
     with open(out, "w") as file:
         json.dump(result, file, indent=1)
     return out, result
@@ -85,7 +106,10 @@ def main():
         out, result = restate(path)
         print(out)
         for name, ratio in result["ratios"].items():
-            text = paired.describe(paired.PairedRatio(**ratio)) if isinstance(ratio, dict) else f"{ratio:+.4f}"
+            if isinstance(ratio, dict):
+                text = paired.describe(paired.PairedRatio(**{k: ratio[k] for k in paired.PairedRatio._fields}))
+            else:
+                text = f"{ratio:+.4f}"
             print(f"  {name:<64}{text}")
 
 
