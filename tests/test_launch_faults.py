@@ -15,9 +15,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfcourse.distribute import processes as launcher
+from tfcourse.training import checkpoints
 
 TRAIN_FLAGS = ["--fake_data", "--optimizer", "sgd", "--learning_rate", "0.002", "--max_steps", "300",
                "--steps_per_call", "10", "--checkpoint_every", "50", "--no_progress", "--run_name", "r"]
@@ -143,3 +146,17 @@ def test_sigkill_of_a_training_worker_is_reported_and_the_restart_resumes(tmp_pa
     # The 4 printed decimals of 10,000 fake test examples count single examples: at most one
     # may differ (measured: none). Resuming at a wrong data position or step moves it further.
     assert abs(precision - reference_precision) <= 1e-4 + 1e-9, (precision, reference_precision)
+    # The printed precision counts examples; the weights say more. The final checkpoints of the
+    # reference and of the killed-and-resumed run agree to float rounding of the all-reduce's
+    # order; a resume one step off, or at another data position, moves them by about a step's
+    # worth. The scale of a step comes from the reference itself: its last 50 steps' movement.
+    ref_dir, resumed_dir = (str(tmp_path / run / "r" / "checkpoints") for run in ("ref", "mw"))
+    ref_paths = tf.train.get_checkpoint_state(ref_dir).all_model_checkpoint_paths
+    assert [path.rsplit("-", 1)[1] for path in ref_paths[-2:]] == ["250", "300"], ref_paths
+    before, reference = (checkpoints.load_weights(path) for path in ref_paths[-2:])
+    resumed = checkpoints.load_weights(tf.train.latest_checkpoint(resumed_dir))
+    assert sorted(resumed) == sorted(reference) and len(reference) == 6
+    for name in reference:
+        one_step = float(np.max(np.abs(reference[name] - before[name]))) / 50
+        gap = float(np.max(np.abs(resumed[name] - reference[name])))
+        assert gap < one_step / 10, (name, gap, one_step)
