@@ -93,7 +93,7 @@ def main():
     profiled_steps = 500
     print(f"TF2 face, {profiled_steps} steps profiled: {profile['step_us']:.0f} us per step (wall, under the "
           f"profiler), {profile['op_us_per_step']:.0f} us of op self time per step")
-    print(profiling.format_table(profile["table"]))
+    print(profiling.format_op_table(profile["table"]))
 
     images, labels = batches_in_memory(data_sets)
     variants = {"keras SGD (Mul + AssignSubVariableOp)": floor_loop(images, labels, fused=False),
