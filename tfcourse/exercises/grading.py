@@ -140,8 +140,8 @@ def _exercise_cells(notebook, ids):
 
 
 def with_grader_checks(notebook, ids):
-    """`notebook` with the grader's check cell after each exercise's cell (`verdict.with_grader_checks`)."""
-    return verdict.with_grader_checks(notebook, _exercise_cells(notebook, ids))
+    """`notebook` with the grader's check cell after each exercise's cell (`verdict.add_check_cells`)."""
+    return verdict.add_check_cells(notebook, _exercise_cells(notebook, ids))
 
 
 def _describe_cell(notebook, index, ids):

@@ -71,7 +71,7 @@ def grader_cell(cell):
     return cell.get("metadata", {}).get(GRADER_KEY)
 
 
-def with_grader_checks(notebook, exercise_cells):
+def add_check_cells(notebook, exercise_cells):
     """A copy of `notebook` with the grader's check cell (`source`, a new nonce each) after each
     exercise's cell ({exercise id: cell index}); the nonce stays in the cell's metadata, which no
     kernel sees."""
