@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from tfcourse.exercises.answers import as_count
 from tfcourse.exercises.core import (
     AnswerError,
     Case,
@@ -66,10 +67,8 @@ def _fusion_cases():
 
 def _run_count(function, case_input):
     fn, *args = case_input
-    count = function(fn, *args)
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
-        raise AnswerError(f"expected the number of fusions (an int), got {type(count).__name__}")
-    return int(count)
+    # A count in any form: 1, 1.0, np.int64(1), a 0-d tensor; 1.5, True or a list are refused.
+    return as_count(function(fn, *args), "the number of fusions (a whole number)")
 
 
 def _count_difference(expected, got):
@@ -127,6 +126,15 @@ def count_fusions(function, *args):
                 "`fusion`, e.g. the lines containing ` fusion(`.",
                 FUSIONS_SOLUTION.replace('return sum(1 for line in hlo.splitlines() if " fusion(" in line)',
                                          'return hlo.count("fusion")')),
+        Mistake("entry_counted_twice",
+                "every count is twice the right one: `xla.parse_hlo` lists the entry computation twice, under "
+                "its name and under the key \"ENTRY\", so a count over all of `.values()` sees each fusion twice. "
+                "Count in `xla.parse_hlo(hlo)[\"ENTRY\"]` only (fusion instructions sit in the entry).",
+                FUSIONS_SOLUTION.replace('return sum(1 for line in hlo.splitlines() if " fusion(" in line)',
+                                         'return 2 * sum(1 for line in hlo.splitlines() if " fusion(" in line)'),
+                detect=lambda outcomes: all(o.error is None for o in outcomes)
+                and any(e.value for e in q1._expected())
+                and all(o.value == 2 * e.value for o, e in zip(outcomes, q1._expected()))),
     ],
     cases=_fusion_cases, run=_run_count, compare=_count_difference,
 )
