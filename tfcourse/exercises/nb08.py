@@ -508,7 +508,8 @@ q4 = FunctionExercise(
     mistakes=[
         Mistake("size_minus_one",
                 "the sums are right, but XLA still slices the whole matrix ({detail}): a size of -1 in "
-                "`tf.slice` means \"up to the end\", and where the end is depends on `start`. Give both sizes: "
+                "`tf.slice` means \"up to the end\", a size XLA can only work out from the begin, and the begin "
+                "`[0, start]` is one tensor it cannot see while compiling. Give both sizes as numbers: "
                 f"`[data.shape[0], {WIDTH}]`.",
                 WINDOWS_SOLUTION.replace(f"[data.shape[0], {WIDTH}]", f"[-1, {WIDTH}]"),
                 detect=lambda outcomes: _right_sums(outcomes) and _sliced_to_size_afterwards(outcomes) and (
@@ -516,7 +517,7 @@ q4 = FunctionExercise(
         Mistake("still_a_python_slice",
                 "the sums are right, but XLA still slices the whole matrix ({detail}): `data[:, start:start + "
                 f"{WIDTH}]` with a tensor `start` has a size XLA cannot see. Use `tf.slice(data, [0, start], "
-                f"[data.shape[0], {WIDTH}])` (or `tf.gather` of {WIDTH} column indices).",
+                f"[data.shape[0], {WIDTH}])` (or `tf.gather(data, start + tf.range({WIDTH}), axis=1)`).",
                 WINDOWS_BROKEN,
                 detect=lambda outcomes: _right_sums(outcomes) and _full_slice(outcomes) and (
                     f"a {outcomes[0].value['largest'][0]} of shape {outcomes[0].value['largest'][1]}")),
