@@ -60,6 +60,29 @@ def test_q1_other_right_answers_pass(source):
     assert_passes(ex.q1, answer(ex.q1, source))
 
 
+def test_q1_a_count_in_another_numeric_form_passes():
+    # A count is a count: 1.0 (float(len(...))) and a 0-d tensor are accepted like 1.
+    for wrap in ("float", "tf.constant"):
+        assert_passes(ex.q1, answer(ex.q1, f"""\
+        def count_fusions(function, *args):
+            hlo = tf.function(function, jit_compile=True).experimental_get_compiler_ir(*args)(stage="optimized_hlo")
+            return {wrap}(len([line for line in hlo.splitlines() if " fusion(" in line]))
+        """))
+
+
+def test_q1_counting_over_every_parsed_computation_is_named():
+    # xla.parse_hlo lists the entry computation twice (by name and as "ENTRY"): a count over .values()
+    # doubles, and the student is told why.
+    result = ex.q1.evaluate(answer(ex.q1, """\
+    def count_fusions(function, *args):
+        from tfcourse import xla
+        hlo = tf.function(function, jit_compile=True).experimental_get_compiler_ir(*args)(stage="optimized_hlo")
+        return sum(1 for computation in xla.parse_hlo(hlo).values() for inst in computation if inst.opcode == "fusion")
+    """))
+    assert (result.status, result.mistake) == ("mistake", "entry_counted_twice"), result.message
+    assert '"ENTRY"' in result.message, result.message
+
+
 @pytest.mark.parametrize("source,where", [
     ("""\
     def count_fusions(function, *args):

@@ -148,6 +148,16 @@ def test_q2_uncatalogued_wrong_answers_say_expected_got_and_where(source):
     assert_uncatalogued_mistake(ex.q2, answer(ex.q2, source), "expected", "reads the cluster", "worker 0 of 2")
 
 
+def test_q2_sorting_the_ports_is_refused_as_ports_need_not_come_sorted():
+    # Worker i listens on ports[i]: sorted() fits ascending test ports only.
+    sorted_ports = answer(ex.q2, """\
+    def worker_tf_config(host, ports, index):
+        return {"cluster": {"worker": [f"{host}:{port}" for port in sorted(ports)]},
+                "task": {"type": "worker", "index": index}}
+    """)
+    assert_uncatalogued_mistake(ex.q2, sorted_ports, "expected", "reads the cluster", "not in order")
+
+
 # ---------------------------------------------------------------- q3: the last, partial batch
 
 def test_q3_expected_split_is_what_tensorflow_does_with_the_last_batch():

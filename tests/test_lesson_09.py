@@ -66,3 +66,19 @@ def test_read_then_write_loses_updates_and_assign_sub_does_not():
     kept = number(r"assign_sub:\s+updates counted \d+, biases off by ([0-9.e+-]+)", text)
     lost = number(r"read_assign: updates counted \d+, biases off by ([0-9.e+-]+)", text)
     assert kept < 1e-5 and lost > 10 * kept
+
+
+def test_model_parallel_crosses_devices_both_ways():
+    # The lesson prints every transfer; forward (activations) and backward (their gradient) must both show.
+    text = stored_text()
+    assert re.search(r"^edge_\S+\s+CPU:0 -> CPU:1$", text, re.M), "no transfer CPU:0 -> CPU:1 stored"
+    assert re.search(r"^edge_\S+\s+CPU:1 -> CPU:0$", text, re.M), "no transfer CPU:1 -> CPU:0 stored"
+
+
+def test_splitting_the_cpu_first_leaves_no_start_up_lines_on_the_page():
+    # The first cell splits the CPU before the environment report: TensorFlow is first imported there,
+    # and its start-up notices must be set aside as in every other notebook.
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    stderr = [output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+              for output in cell.get("outputs", []) if output.get("name") == "stderr"]
+    assert not stderr, stderr

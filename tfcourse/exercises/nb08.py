@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from tfcourse.exercises.answers import as_count
 from tfcourse.exercises.core import (
     AnswerError,
     Case,
@@ -66,10 +67,8 @@ def _fusion_cases():
 
 def _run_count(function, case_input):
     fn, *args = case_input
-    count = function(fn, *args)
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
-        raise AnswerError(f"expected the number of fusions (an int), got {type(count).__name__}")
-    return int(count)
+    # A count in any form: 1, 1.0, np.int64(1), a 0-d tensor; 1.5, True or a list are refused.
+    return as_count(function(fn, *args), "the number of fusions (a whole number)")
 
 
 def _count_difference(expected, got):
@@ -127,6 +126,15 @@ def count_fusions(function, *args):
                 "`fusion`, e.g. the lines containing ` fusion(`.",
                 FUSIONS_SOLUTION.replace('return sum(1 for line in hlo.splitlines() if " fusion(" in line)',
                                          'return hlo.count("fusion")')),
+        Mistake("entry_counted_twice",
+                "every count is twice the right one: `xla.parse_hlo` lists the entry computation twice, under "
+                "its name and under the key \"ENTRY\", so a count over all of `.values()` sees each fusion twice. "
+                "Count in `xla.parse_hlo(hlo)[\"ENTRY\"]` only (fusion instructions sit in the entry).",
+                FUSIONS_SOLUTION.replace('return sum(1 for line in hlo.splitlines() if " fusion(" in line)',
+                                         'return 2 * sum(1 for line in hlo.splitlines() if " fusion(" in line)'),
+                detect=lambda outcomes: all(o.error is None for o in outcomes)
+                and any(e.value for e in q1._expected())
+                and all(o.value == 2 * e.value for o, e in zip(outcomes, q1._expected()))),
     ],
     cases=_fusion_cases, run=_run_count, compare=_count_difference,
 )
@@ -500,7 +508,8 @@ q4 = FunctionExercise(
     mistakes=[
         Mistake("size_minus_one",
                 "the sums are right, but XLA still slices the whole matrix ({detail}): a size of -1 in "
-                "`tf.slice` means \"up to the end\", and where the end is depends on `start`. Give both sizes: "
+                "`tf.slice` means \"up to the end\", a size XLA can only work out from the begin, and the begin "
+                "`[0, start]` is one tensor it cannot see while compiling. Give both sizes as numbers: "
                 f"`[data.shape[0], {WIDTH}]`.",
                 WINDOWS_SOLUTION.replace(f"[data.shape[0], {WIDTH}]", f"[-1, {WIDTH}]"),
                 detect=lambda outcomes: _right_sums(outcomes) and _sliced_to_size_afterwards(outcomes) and (
@@ -508,7 +517,7 @@ q4 = FunctionExercise(
         Mistake("still_a_python_slice",
                 "the sums are right, but XLA still slices the whole matrix ({detail}): `data[:, start:start + "
                 f"{WIDTH}]` with a tensor `start` has a size XLA cannot see. Use `tf.slice(data, [0, start], "
-                f"[data.shape[0], {WIDTH}])` (or `tf.gather` of {WIDTH} column indices).",
+                f"[data.shape[0], {WIDTH}])` (or `tf.gather(data, start + tf.range({WIDTH}), axis=1)`).",
                 WINDOWS_BROKEN,
                 detect=lambda outcomes: _right_sums(outcomes) and _full_slice(outcomes) and (
                     f"a {outcomes[0].value['largest'][0]} of shape {outcomes[0].value['largest'][1]}")),

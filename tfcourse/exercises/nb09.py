@@ -200,7 +200,9 @@ def worker_tf_config(host, ports, index):
 def _config_cases():
     return [Case("worker 0 of 2 on 127.0.0.1, ports 2222 and 2223", ("127.0.0.1", [2222, 2223], 0)),
             Case("worker 1 of 2 (the last one)", ("127.0.0.1", [2222, 2223], 1)),
-            Case("worker 2 of 3 on localhost, ports 41000-41002", ("localhost", [41000, 41001, 41002], 2))]
+            Case("worker 2 of 3 on localhost, ports 41000-41002", ("localhost", [41000, 41001, 41002], 2)),
+            # Worker i listens on ports[i], whatever their order: sorted() or set() must not pass.
+            Case("worker 0 of 3, ports not in order (41002, 41000, 41001)", ("localhost", [41002, 41000, 41001], 0))]
 
 
 def _resolve(function, case_input):
