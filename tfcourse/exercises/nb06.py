@@ -189,7 +189,10 @@ def _run_runs(function, runs):
         if sum(map(len, on_disk.values())) + len(in_log_dir) < sum(len(losses) for _, losses in runs.values()):
             gc.collect()  # a writer the answer left open flushes when collected (slow: only when needed)
             on_disk, in_log_dir = read()
-    return {"returned": _returned_runs(returned, runs), "on_disk": on_disk, "in_log_dir": in_log_dir}
+        other_tags = {name: sorted(set(_tensor_events(os.path.join(log_dir, name), "scalars")) - {"loss"})
+                      for name in runs}
+    return {"returned": _returned_runs(returned, runs), "on_disk": on_disk, "in_log_dir": in_log_dir,
+            "other_tags": other_tags}
 
 
 def _same_pairs(expected, got):
@@ -201,7 +204,9 @@ def _compare_runs(expected, got):
     for name, pairs in expected["on_disk"].items():
         found = got["on_disk"][name]
         if not _same_pairs(pairs, found):
-            found_text = _short_pairs(found) if found else "no `loss` events"
+            others = got["other_tags"][name]
+            found_text = _short_pairs(found) if found else "no `loss` events" + (
+                f" (it holds the tags {others})" if others else "")
             return f"the event file in {name}/ should hold {_short_pairs(pairs)}, it holds {found_text}"
     for name, pairs in expected["returned"].items():
         if not _same_pairs(pairs, got["returned"][name]):
@@ -225,7 +230,8 @@ def _has_empty_run(case):
 
 
 def _nothing_on_disk(outcome):
-    return not outcome.value["in_log_dir"] and not any(outcome.value["on_disk"].values())
+    return not outcome.value["in_log_dir"] and not any(outcome.value["on_disk"].values()) \
+        and not any(outcome.value["other_tags"].values())
 
 
 def _returned_right_but_nothing_written(outcomes):
