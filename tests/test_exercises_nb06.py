@@ -221,7 +221,7 @@ def test_q3_wrong_counts_are_told_what_running_gives():
     assert_mistake_shows(evaluate(nb06.q3, "scalar_events = 12\n"), "counts 13 scalar events, you answered 12")
     assert_mistake_shows(evaluate(nb06.q3, "scalar_events = 16\n"), "you answered 16")
     result = evaluate(nb06.q3, "scalar_events = 13.5\n")
-    assert result.status == "error" and "a whole number, got 13.5" in result.message
+    assert result.status == "error" and "got 13.5: a count has no fractional part" in result.message
 
 
 def test_q4_expected_pair_follows_the_documented_queue_rule():

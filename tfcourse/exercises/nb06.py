@@ -20,6 +20,8 @@ from tfcourse.exercises.core import (
     Mistake,
     ValueExercise,
     answered,
+    as_count,
+    as_sequence,
 )
 
 
@@ -596,18 +598,8 @@ def _scalar_events():
     return sum(_run_snippet(LOOP_SOURCE)["scalars"].values())
 
 
-def _whole_number(value, what):
-    """`value` as an int when it is a whole number (int, integral float, numpy scalar or 0-d array)."""
-    array = np.asarray(value) if not isinstance(value, bool) else np.asarray(None, dtype=object)
-    if array.shape != () or array.dtype.kind not in "iuf":
-        raise AnswerError(f"expected {what}, a whole number like 7, got {type(value).__name__}")
-    if not float(array).is_integer():
-        raise AnswerError(f"expected {what}, a whole number, got {float(array):g}")
-    return int(array)
-
-
 def _compare_count(expected, got):
-    count = _whole_number(got, "the number of scalar events")
+    count = as_count(got, "the number of scalar events, a whole number like 7")
     return None if count == expected else f"running the loop, the reader counts {expected} scalar events, " \
                                           f"you answered {count}"
 
@@ -674,13 +666,11 @@ def _flush_counts():
 
 def _pair(value):
     """The student's `(inside, outside)` as a tuple of two ints (list, tuple, array, numpy ints, 3.0 all do)."""
-    try:
-        items = list(np.asarray(value, dtype=object).reshape(-1)) if not isinstance(value, (str, bytes)) else None
-    except Exception:  # an object numpy cannot read as a sequence
-        items = None
-    if not items or len(items) != 2:
-        raise AnswerError(f"expected a pair `(inside, outside)` of two counts, like `(1, 2)`, got {value!r:.40}")
-    return tuple(_whole_number(item, "a count of events") for item in items)
+    what = "a pair `(inside, outside)` of two counts, like `(1, 2)`"
+    items = as_sequence(value, what)
+    if len(items) != 2:
+        raise AnswerError(f"expected {what}, got {len(items)} values")
+    return tuple(as_count(item, "a count of events") for item in items)
 
 
 def _compare_pair(expected, got):
