@@ -251,3 +251,73 @@ def test_q4_wrong_pairs_are_told_what_running_gives():
                          "running it gives (10, 13), you predicted (5, 13)")
     assert_mistake_shows(evaluate(nb06.q4, "predicted_counts = (10, 12)\n"), "you predicted (10, 12)")
     assert evaluate(nb06.q4, "predicted_counts = 13\n").status == "error"
+
+
+# ---------------------------------------------------------------- q5
+
+def raw_matmul_events(logdir):
+    """Oracle: MatMul events in the profiler's XSpace protobuf, read without tfcourse.profiling."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    [path] = glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb"))
+    space = xplane_pb2.XSpace()
+    with open(path, "rb") as file:
+        space.ParseFromString(file.read())
+    [host] = [plane for plane in space.planes if plane.name == "/host:CPU"]
+    names = {key: meta.name for key, meta in host.event_metadata.items()}
+    return sum(1 for line in host.lines for event in line.events
+               if ":" in names[event.metadata_id] and "MatMul" in names[event.metadata_id].rsplit(":", 1)[1])
+
+
+def test_q5_reference_trace_holds_one_matmul_per_call_and_returns_what_it_holds():
+    reference = nb06.q5.reference()
+    for kind, calls in [("one_layer", 4), ("two_layers", 2)]:
+        function, matmuls = nb06._traced_function(kind)
+        with tempfile.TemporaryDirectory() as logdir:
+            counts = reference(function, logdir, calls)
+            assert raw_matmul_events(logdir) == calls * matmuls
+        assert sum(count for op, count in counts.items() if "MatMul" in op) == calls * matmuls
+
+
+Q5_RIGHT = {
+    "the Profile context manager, os.walk, a Counter of op events": """\
+        import collections
+        import os
+
+        from tfcourse import profiling
+
+        def count_profiled_ops(function, logdir, calls):
+            function()
+            with tf.profiler.experimental.Profile(logdir):
+                for _ in range(calls):
+                    function()
+            paths = [os.path.join(root, name) for root, _, names in os.walk(logdir) for name in names
+                     if name.endswith(".xplane.pb")]
+            events = profiling.op_events(profiling.read_xspace(paths[0]))
+            return dict(collections.Counter(op_type for _, op_type, _, _ in events))
+        """,
+    "the course's profiling.trace after a warm-up, counts as numpy ints": """\
+        import numpy as np
+        from tfcourse import profiling
+
+        def count_profiled_ops(function, logdir, calls):
+            function()
+            path = profiling.trace(function, logdir, calls=calls)
+            return {row.op_type: np.int64(row.count) for row in profiling.op_table(path)}
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(Q5_RIGHT))
+def test_q5_other_right_answers_pass(name):
+    result = evaluate(nb06.q5, Q5_RIGHT[name])
+    assert result.status == "passed", result.message
+
+
+def test_q5_uncatalogued_wrong_answers_show_expected_got_and_where():
+    one_short = nb06.PROFILE_SOLUTION.replace("for _ in range(calls):", "for _ in range(calls - 1):")
+    assert_mistake_shows(evaluate(nb06.q5, one_short), "on relu(x @ w), 3 calls",
+                         "your trace holds 2 matrix multiplications; 3 calls of this function run 3")
+    per_call = nb06.PROFILE_SOLUTION.replace("row.op_type: row.count for row", "row.op_type: row.count // calls for row")
+    assert_mistake_shows(evaluate(nb06.q5, per_call), "on relu(x @ w), 3 calls",
+                         "you returned other counts than your trace file holds: ", " 1 returned, 3 in the file")

@@ -728,4 +728,150 @@ q4 = ValueExercise(
                           "`as_default()` flushes the rest; a running job's files lag behind by up to a queue.",
 )
 
-EXERCISES = [q1, q2, q3, q4]
+
+# ---------------------------------------------------------------- q5: count what the profiler recorded
+
+PROFILE_SOLUTION = '''\
+import glob
+import os
+
+from tfcourse import profiling
+
+
+def count_profiled_ops(function, logdir, calls):
+    """Runs the compiled `function()` `calls` times under the TensorFlow Profiler, writing the trace
+    into logdir, then reads the trace file back -> {op type: how many times it ran}."""
+    function()  # warm-up: tracing the tf.function stays out of the trace
+    tf.profiler.experimental.start(logdir)
+    for _ in range(calls):
+        function()
+    tf.profiler.experimental.stop()
+    [trace_file] = glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb"))
+    return {row.op_type: row.count for row in profiling.op_table(trace_file)}
+'''
+
+PROFILE_SKELETON = '''\
+import glob
+import os
+
+from tfcourse import profiling
+
+
+def count_profiled_ops(function, logdir, calls):
+    """Runs the compiled `function()` `calls` times under the TensorFlow Profiler, writing the trace
+    into logdir, then reads the trace file back -> {op type: how many times it ran}."""
+    ...
+'''
+
+
+def _profile_cases():
+    return [Case("relu(x @ w), 3 calls", ("one_layer", 3)), Case("tanh(x @ w1) @ w2, 5 calls", ("two_layers", 5))]
+
+
+def _traced_function(kind):
+    """A fresh compiled function with its inputs bound, and its matmuls per call."""
+    import tensorflow as tf
+
+    x, w1, w2 = (tf.random.stateless_normal(shape, seed=[1, i]) for i, shape in enumerate([[32, 16], [16, 8], [8, 4]]))
+    if kind == "one_layer":
+        return tf.function(lambda: tf.nn.relu(tf.matmul(x, w1))), 1
+    return tf.function(lambda: tf.matmul(tf.tanh(tf.matmul(x, w1)), w2)), 2
+
+
+def _run_profile(function, case_input):
+    """Runs the answer on a fresh compiled function -> {"returned": its counts, "on_disk": the counts of
+    the trace files it left (None without one), "files": how many, "matmuls_per_call"}."""
+    import glob as glob_module
+
+    from tfcourse import profiling
+
+    kind, calls = case_input
+    traced, matmuls = _traced_function(kind)
+    with tempfile.TemporaryDirectory() as logdir:
+        returned = function(traced, logdir, calls)
+        files = glob_module.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb"))
+        on_disk = None
+        if len(files) == 1:
+            try:
+                on_disk = {row.op_type: row.count for row in profiling.op_table(files[0])}
+            except ValueError:  # a trace holding no op at all
+                on_disk = {}
+    if not isinstance(returned, dict):
+        raise AnswerError(f"expected a dict {{op type: count}}, got {type(returned).__name__}")
+    try:
+        counts = {str(op): as_count(count, "a count") for op, count in returned.items()}
+    except AnswerError as wrong:
+        raise AnswerError(f"expected a dict {{op type: count}}: {wrong}") from None
+    return {"returned": counts, "on_disk": on_disk, "files": len(files), "calls": calls,
+            "matmuls_per_call": matmuls}
+
+
+def _matmuls(counts):
+    return sum(count for op, count in counts.items() if "MatMul" in op)
+
+
+def _compare_profile(expected, got):
+    if got["files"] != 1:
+        return f"expected one trace file (.xplane.pb) under logdir/plugins/profile/, found {got['files']}"
+    want = got["calls"] * got["matmuls_per_call"]
+    if _matmuls(got["on_disk"]) != want:
+        return (f"your trace holds {_matmuls(got['on_disk'])} matrix multiplications; {got['calls']} calls of this "
+                f"function run {want}")
+    if got["returned"] != got["on_disk"]:
+        differ = sorted(op for op in set(got["returned"]) | set(got["on_disk"])
+                        if got["returned"].get(op) != got["on_disk"].get(op))
+        return (f"you returned other counts than your trace file holds: {differ[0]} "
+                f"{got['returned'].get(differ[0])} returned, {got['on_disk'].get(differ[0])} in the file")
+    return None
+
+
+def _profile_runs(predicate):
+    def detect(outcomes):
+        return all(o.error is None for o in outcomes) and all(predicate(o.value) for o in outcomes)
+    return detect
+
+
+q5 = FunctionExercise(
+    "nb06.q5", "count_profiled_ops", "count what the profiler recorded",
+    prompt=(
+        "Section 7 read a trace of the trainer. Write `count_profiled_ops(function, logdir, calls)` for any "
+        "compiled function: run `function()` (no arguments: its inputs are bound) `calls` times under the "
+        "TensorFlow Profiler, with the trace written into `logdir`, then read the trace file back with "
+        "`profiling.op_table` and return `{op type: count}`, how many times each op type ran. Keep anything that "
+        "is not one of the `calls` calls out of the trace. The check reads the trace file you wrote and "
+        "counts its matrix multiplications against the function's."),
+    skeleton=PROFILE_SKELETON,
+    solution=PROFILE_SOLUTION,
+    hints=[
+        "`tf.profiler.experimental.start(logdir)`, the calls, `tf.profiler.experimental.stop()`: the trace is "
+        "written at `stop()`. Call `function()` once before `start` so its tracing stays out.",
+        "The profiler writes `<logdir>/plugins/profile/<time>/<host>.xplane.pb`: "
+        "`glob.glob(os.path.join(logdir, \"plugins\", \"profile\", \"*\", \"*.xplane.pb\"))` finds it.",
+        "`profiling.op_table(path)` returns rows with `.op_type` and `.count`: "
+        "`{row.op_type: row.count for row in profiling.op_table(path)}`.",
+    ],
+    mistakes=[
+        Mistake("warm_up_inside_the_trace",
+                "your trace holds one call too many: the warm-up call ran while the profiler was recording. "
+                "Call `function()` once *before* `tf.profiler.experimental.start`.",
+                PROFILE_SOLUTION.replace(
+                    "    function()  # warm-up: tracing the tf.function stays out of the trace\n"
+                    "    tf.profiler.experimental.start(logdir)\n",
+                    "    tf.profiler.experimental.start(logdir)\n"
+                    "    function()  # warm-up: tracing the tf.function stays out of the trace\n"),
+                detect=_profile_runs(lambda got: got["files"] == 1 and _matmuls(got["on_disk"])
+                                     == (got["calls"] + 1) * got["matmuls_per_call"])),
+        Mistake("counts_not_read_from_the_trace",
+                "your trace is right, but you return one count where it holds several op types: read every "
+                "count back from the `.xplane.pb` file with `profiling.op_table`.",
+                PROFILE_SOLUTION.replace(
+                    "    return {row.op_type: row.count for row in profiling.op_table(trace_file)}",
+                    "    return {\"MatMul\": calls}"),
+                detect=_profile_runs(lambda got: got["files"] == 1 and _matmuls(got["on_disk"])
+                                     == got["calls"] * got["matmuls_per_call"] and len(got["returned"]) <= 1
+                                     and len(got["on_disk"]) > 1)),
+    ],
+    cases=_profile_cases, run=_run_profile, compare=_compare_profile,
+)
+
+EXERCISES = [q1, q2, q3, q4, q5]
