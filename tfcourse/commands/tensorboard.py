@@ -1,18 +1,8 @@
 """tfcourse tensorboard: serve a training run's event files on 127.0.0.1."""
 
-import argparse
-import re
-
-from tfcourse.commands.args import port
+from tfcourse.commands.args import notebook_number, port
 
 HELP = "serve TensorBoard for a log directory (bound to 127.0.0.1 unless --host says otherwise)"
-
-
-def notebook_number(text):
-    """A notebook's two-digit number ("06"), as `--notebook` takes it."""
-    if not re.fullmatch(r"\d\d", text):
-        raise argparse.ArgumentTypeError(f"expected a notebook's two-digit number like 06, got {text!r}")
-    return text
 
 
 def notebook_log_dir(number):
