@@ -17,8 +17,8 @@ SMOKE = {
            "profile_steps_per_call": 20, "profile_calls": 2},
     "07": {"epochs": 3, "steps_per_epoch": 50, "backup_steps_per_epoch": 20, "crash_batch": 10},
     "08": {"train_steps": 200},
-    "09": {"mirror_steps": 50, "async_steps": 300, "min_test_precision": 0.85,
-           "straggler_delay_s": 0.15, "straggler_steps": 4, "keras_ps_steps": 60},
+    "09": {"mirror_steps": 50, "async_steps": 300,
+           "straggler_delay_s": 0.15, "straggler_steps": 4},
     "10": {"steps": 10, "warmup": 3, "repeats": 1, "gpu_steps": 10, "allreduce_sizes_mb": [0.5, 8],
            "allreduce_iterations": 3},
 }
