@@ -10,7 +10,7 @@ import io
 import nbformat
 import pytest
 
-from tfcourse.exercises import gradebook, nb03, report
+from tfcourse.exercises import gradebook, handback, nb03
 from tfcourse.exercises.grading import ExerciseGrade, NotebookGrade
 
 SUM, SIGN = nb03.q2.mistakes[:2]
@@ -82,12 +82,12 @@ def test_the_lms_csv_has_one_row_per_student_with_canvas_columns():
 
 
 def test_the_class_report_ranks_named_mistakes_by_how_many_made_them():
-    summary = report.class_summary(CLASS)
+    summary = handback.class_summary(CLASS)
     assert [(exercise, passed, seen) for exercise, passed, seen, _, _ in summary] == [
         ("nb03.q1", 3, 4), ("nb03.q2", 0, 4), ("nb03.q3", 2, 4), ("nb03.q4", 1, 4)]
     assert summary[1][3] == [(SUM.name, 3, SUM.message), (SIGN.name, 1, SIGN.message)]   # most made first
     assert summary[3][4] == {"not_attempted": 2, "error": 1}
-    text = report.format_class_report(CLASS).splitlines()
+    text = handback.format_class_report(CLASS).splitlines()
     assert text[1:7] == ["nb03.q1      3/4", f"{'':<10}   1       wrong_result: expected 2, got 3",
                          "nb03.q2      0/4", f"{'':<10}   3       {SUM.name}: {SUM.message}",
                          f"{'':<10}   1       {SIGN.name}: {SIGN.message}", "nb03.q3      2/4     (not attempted 1)"]
@@ -98,12 +98,12 @@ def test_feedback_shows_status_message_and_the_next_hint(tmp_path):
     bob = NotebookGrade(bob.notebook, (bob.exercises[0], ExerciseGrade("nb03.q2", "mistake", SUM.name, SUM.message,
                                                                        hints_seen=1)) + bob.exercises[2:],
                         student="bob", student_name="Bob <b>")
-    page = report.feedback_html("Bob <b>", [bob])
+    page = handback.feedback_html("Bob <b>", [bob])
     assert "Feedback for Bob &lt;b&gt;" in page and "2 of 4 points" not in page and "1 of 4 points" in page
     assert f"mistake: {SUM.name}" in page
-    assert report.next_hint(bob.exercises[1]) == nb03.q2.hints[1]      # they had seen hint 1
-    assert report.next_hint(bob.exercises[0]) is None                  # passed: nothing to add
-    written = report.write_reports(CLASS, tmp_path / "reports")
+    assert handback.next_hint(bob.exercises[1]) == nb03.q2.hints[1]      # they had seen hint 1
+    assert handback.next_hint(bob.exercises[0]) is None                  # passed: nothing to add
+    written = handback.write_reports(CLASS, tmp_path / "reports")
     assert sorted(p.rsplit("/", 1)[1] for p in written) == [
         "alice.html", "bob.html", "carol.html", "class-report.png", "class-report.txt", "dave.html",
         "grades-lms.csv"]

@@ -134,7 +134,7 @@ def run(args):
     notebooks, limits, bwrap = _check_arguments(args)
     import dataclasses
 
-    from tfcourse.exercises import gradebook, grading, report
+    from tfcourse.exercises import gradebook, grading, handback
 
     grades = []
     for number, (path, notebook) in enumerate(zip(args.paths, notebooks), start=1):
@@ -150,7 +150,7 @@ def run(args):
         grades.append(grade)
     table = gradebook.format_gradebook(grades, details=args.verbose, weights=args.weights)
     if args.reports is not None:
-        written = report.write_reports(grades, args.reports, args.weights, args.assignment)
+        written = handback.write_reports(grades, args.reports, args.weights, args.assignment)
         print(f"feedback for {len(written) - 3} students, the class report and grades-lms.csv written to "
               f"{args.reports}", file=sys.stderr)
     if args.json:
