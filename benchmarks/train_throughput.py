@@ -313,8 +313,10 @@ def main():
             parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.steps % args.steps_per_call:
         parser.error(f"--steps ({args.steps}) must be a multiple of --steps_per_call ({args.steps_per_call})")
-    # Must precede the first op; applies to every face alike, so the ratios stay fair.
-    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
+    # Must precede the first op; applies to every face alike, so the ratios stay fair. 0 keeps
+    # TensorFlow's default and sets nothing (a process that already ran ops cannot change it).
+    if args.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op_threads)
     hidden, steps = (args.hidden1, args.hidden2), args.steps
     data_sets = read_data_sets()
 

@@ -36,7 +36,7 @@ extensions = [
 ]
 
 root_doc = "docs/index"
-include_patterns = ["docs/**", "notebooks/[0-9][0-9]_*.ipynb", "notebooks/README.md"]
+include_patterns = ["docs/**", "notebooks/[0-9][0-9]_*.ipynb", "notebooks/README.md"]  # docs/solutions: stored solved exercises
 exclude_patterns = ["docs/_build/**", "docs/_templates/**", "docs/_root/**", "docs/conf.py", "**/.ipynb_checkpoints/**"]
 templates_path = ["_templates"]
 html_static_path = ["_static"]

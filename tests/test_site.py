@@ -196,3 +196,30 @@ def test_a_lessons_source_display_and_the_api_page_link_to_each_other(site):
             assert f'href="../../../notebooks/{lesson.name}"' in body, f"{api.name} does not link back to {lesson.name}"
             pairs.append((lesson.name, anchor))
     assert len({lesson for lesson, _ in pairs}) >= 4, pairs  # lessons 03-06 and 09-10 show library code
+
+
+def test_the_stored_solutions_hold_the_modules_solutions_and_every_check_passed():
+    """docs/solutions/NN.ipynb is the lesson's exercise section, solved and run (scripts/store_solutions.py)."""
+    import nbformat
+
+    from tfcourse.exercises import cells
+
+    lessons = [p for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+               if cells.exercise_ids(nbformat.read(p, as_version=4))]
+    assert lessons
+    for lesson in lessons:
+        stored_path = REPO / "docs" / "solutions" / lesson.name
+        assert stored_path.exists(), f"run: python scripts/store_solutions.py {lesson.name[:2]}"
+        stored = nbformat.read(stored_path, as_version=4)
+        expected = cells.solved_notebook(cells.exercise_section(nbformat.read(lesson, as_version=4)),
+                                         cells.exercise_module(lesson))
+        code = [c.source for c in expected.cells if c.cell_type == "code"]
+        assert [c.source for c in stored.cells if c.cell_type == "code"] == code, \
+            f"{stored_path.name} is stale: python scripts/store_solutions.py {lesson.name[:2]}"
+        statuses = {key: record["status"] for key, record in cells.check_results(stored).items()}
+        assert statuses == {key: "passed" for key in cells.exercise_ids(stored)}, (stored_path.name, statuses)
+
+
+def test_a_solutions_page_shows_each_checks_feedback(site):
+    page = (site / "docs" / "solutions" / "03_loss_and_training.html").read_text()
+    assert page.count("Correct") >= 4 and "ex.q1.check(" in page
