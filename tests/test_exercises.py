@@ -5,6 +5,7 @@ Parametrised over every module tfcourse/exercises/nbNN.py, so a new module is te
 """
 
 import importlib
+import logging
 import os
 import pathlib
 import pkgutil
@@ -654,3 +655,22 @@ def test_every_notebook_has_an_exercise_section_and_a_module(number):
     notebook = nbformat.read(path, as_version=4)
     assert f"nb{number}" in MODULE_NAMES, f"no tfcourse/exercises/nb{number}.py"
     assert cells.exercise_ids(notebook), f"{path.name} has no exercise section"
+
+
+def test_tensorflow_info_lines_from_a_checks_own_runs_stay_out_of_the_feedback(caplog):
+    # tf.compat.v1 Saver logs "INFO:tensorflow:Restoring parameters from /tmp/..." each time a check
+    # restores the student's checkpoint: the student did not print it, and it buries the verdict.
+    logger = logging.getLogger("tensorflow")
+    logger.setLevel(logging.INFO)
+    noisy = core.run_source("def restore_count(n):\n    logging.getLogger('tensorflow').info('Restoring parameters')"
+                            "\n    return n\n", "restore_count", "<noisy>")
+    exercise = core.FunctionExercise(
+        "nb99.q3", "restore_count", "quiet", prompt="", skeleton="def restore_count(n):\n    ...\n",
+        solution="import logging\n\ndef restore_count(n):\n    logging.getLogger('tensorflow').info('Restoring')\n"
+                 "    return n\n", hints=["h"], cases=lambda: [core.Case("n=3", (3,))])
+    noisy.__globals__["logging"] = logging
+    with caplog.at_level(logging.INFO, logger="tensorflow"):
+        logger.setLevel(logging.INFO)
+        assert exercise.evaluate(noisy).status == "passed"
+    assert [r for r in caplog.records if "Restoring" in r.getMessage()] == []
+    assert logger.level == logging.INFO  # restored after the check

@@ -15,6 +15,7 @@ the snippets and the test cases do, when a check runs.
 import copy
 import dataclasses
 import inspect
+import logging
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -154,12 +155,19 @@ class Exercise:
 
     def evaluate(self, answer):
         """The Result of checking `answer`, nothing displayed."""
+        # TensorFlow's INFO lines ("Restoring parameters from /tmp/...") come from the check's own
+        # runs of the answer, not from the student's code: they would bury the verdict.
+        logger = logging.getLogger("tensorflow")
+        level = logger.level
+        logger.setLevel(max(level, logging.WARNING))
         try:
             return self._evaluate(answer)
         except NotAttempted as reason:
             return Result(self.id, "not_attempted", str(reason))
         except AnswerError as reason:
             return Result(self.id, "error", str(reason))
+        finally:
+            logger.setLevel(level)
 
     def _evaluate(self, answer):
         self._check_attempted(answer)
