@@ -187,3 +187,35 @@ def test_q4_right_forms_pass_and_other_counts_fail(right, wrong):
     assert nb00.q4.evaluate(right).status == "passed"
     result = nb00.q4.evaluate(wrong)
     assert result.status == "mistake" and f"expected 2, got {wrong}" in result.message
+
+
+# Answers written outside the reference, as a student would (issue 21's "be the student" pass).
+STUDENT_Q3_RIGHT = [
+    """\
+    def make_accumulator():
+        total = tf.Variable(0.0)
+        @tf.function
+        def add(x):
+            total.assign_add(x)
+            return total.read_value()
+        return add
+    """,
+    # A tf.Module whose __call__ is the tf.function: called like one, traced like one.
+    """\
+    class Accumulator(tf.Module):
+        def __init__(self):
+            self.total = tf.Variable(0.0)
+        @tf.function
+        def __call__(self, x):
+            self.total.assign_add(x)
+            return tf.identity(self.total)
+    def make_accumulator():
+        return Accumulator()
+    """,
+]
+
+
+@pytest.mark.parametrize("source", STUDENT_Q3_RIGHT, ids=["closure-read_value", "module-call"])
+def test_q3_student_right_answers_pass(source):
+    result = nb00.q3.evaluate(answer(source, "make_accumulator"))
+    assert result.status == "passed", result.message

@@ -161,3 +161,47 @@ def test_q5_accepts_every_sequence_type_and_refuses_other_sizes():
     for value, says in [([4, 4, 2, 4, 4], "expected 6 numbers"), ([4, 4, 2, 4, 2, 4], "position 5")]:
         result = nb01.q5.evaluate(value)
         assert (result.status, result.mistake) == ("mistake", core.WRONG_RESULT) and says in result.message
+
+
+# Answers written outside the reference, as a student would (issue 21's "be the student" pass).
+STUDENT_Q1_RIGHT = [
+    """\
+    def digit_batches(images, labels, digits, batch_size, seed):
+        wanted = tf.constant(digits, tf.int64)
+        ds = tf.data.Dataset.from_tensor_slices((images, labels))
+        ds = ds.filter(lambda x, y: tf.reduce_any(tf.equal(tf.cast(y, tf.int64), wanted)))
+        return ds.shuffle(len(images), seed=seed).batch(batch_size)
+    """,
+    """\
+    def digit_batches(images, labels, digits, batch_size, seed):
+        def keep(x, y):
+            ok = tf.constant(False)
+            for d in digits:
+                ok = tf.logical_or(ok, y == d)
+            return ok
+        return (tf.data.Dataset.from_tensor_slices((images, labels))
+                .shuffle(buffer_size=images.shape[0], seed=seed, reshuffle_each_iteration=True)
+                .filter(keep).batch(batch_size, drop_remainder=False))
+    """,
+]
+
+
+@pytest.mark.parametrize("source", STUDENT_Q1_RIGHT)
+def test_q1_student_right_answers_pass(source):
+    result = nb01.q1.evaluate(answer(source, "digit_batches"))
+    assert result.status == "passed", result.message
+
+
+def test_q1_refuses_a_shuffle_without_the_seed():
+    # Passed before: any full shuffle was accepted, so `seed=seed` could be left out.
+    source = """\
+    def digit_batches(images, labels, digits, batch_size, seed):
+        wanted = tf.constant(digits, tf.int64)
+        ds = tf.data.Dataset.from_tensor_slices((images, labels))
+        ds = ds.filter(lambda x, y: tf.reduce_any(tf.equal(tf.cast(y, tf.int64), wanted)))
+        return ds.shuffle(len(images)).batch(batch_size)
+    """
+    result = nb01.q1.evaluate(answer(source, "digit_batches"))
+    assert result.status == "mistake", result.message
+    assert "on 300 examples, digits [3, 7]" in result.message
+    assert "expected the same order" in result.message and "gave different orders" in result.message

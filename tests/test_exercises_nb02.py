@@ -163,3 +163,29 @@ def test_value_answers_in_any_form(exercise, right, wrong):
 def test_q3_oracle_counts_parameters_from_layer_shapes():
     shapes = mnist.layer_shapes(256, 64)
     assert nb02.q3.reference() == sum(fan_in * fan_out + fan_out for fan_in, fan_out in shapes.values())
+
+
+# Answers written outside the reference, as a student would (issue 21's "be the student" pass).
+def test_q1_student_keras_initializer_list_answer_passes():
+    source = """\
+    import keras
+    def init_layer(fan_in, fan_out, seed):
+        init = keras.initializers.TruncatedNormal(stddev=1 / np.sqrt(fan_in), seed=seed)
+        return [tf.Variable(init((fan_in, fan_out)), dtype=tf.float32), tf.Variable(np.zeros(fan_out, np.float32))]
+    """
+    result = nb02.q1.evaluate(answer(source, "init_layer"))
+    assert result.status == "passed", result.message
+
+
+def test_q1_refuses_a_uniform_law_of_the_same_spread():
+    # Passed before: a uniform of std 0.88 / sqrt(fan_in) stays within two stddevs with the right std.
+    source = """\
+    def init_layer(fan_in, fan_out, seed):
+        a = 0.88 / np.sqrt(fan_in) * np.sqrt(3)
+        return (tf.Variable(tf.random.uniform([fan_in, fan_out], -a, a, seed=seed)),
+                tf.Variable(tf.zeros([fan_out])))
+    """
+    result = nb02.q1.evaluate(answer(source, "init_layer"))
+    assert result.status == "mistake", result.message
+    assert "on the first layer (784 x 128)" in result.message
+    assert "expected about 71.5%" in result.message and "65." in result.message

@@ -191,3 +191,32 @@ def test_q4_right_count_in_any_form_passes(answer):
 @pytest.mark.parametrize("answer", ["steps_redone = 70\n", "steps_redone = 330\n"])
 def test_q4_plausible_wrong_counts_are_refused(answer):
     assert_uncatalogued_wrong(nb05.q4, answer, "130")
+
+
+# ---------------------------------------------------------------- a student's answers (issue 21)
+STUDENT_Q1 = '''\
+import keras
+from tfcourse import mnist
+from tfcourse.training import steps
+def train_with_resume(directory, batch, total_steps, checkpoint_every):
+    model = mnist.MLP(16, 8)
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+    step = tf.Variable(0, dtype=tf.int64)
+    ckpt = tf.train.Checkpoint(net=model, opt=optimizer, counter=step)
+    manager = tf.train.CheckpointManager(ckpt, directory, max_to_keep=KEEP)
+    manager.restore_or_initialize()
+    while int(step) < total_steps:
+        images, labels = batch(int(step))
+        steps.training_step(model, optimizer, images, labels)
+        step.assign_add(1)
+        if int(step) % checkpoint_every == 0:
+            manager.save(checkpoint_number=step)
+    return model
+'''
+
+
+def test_q1_refuses_a_manager_keeping_more_than_three():
+    # Passed before: no case saved more than 3 checkpoints, so max_to_keep=5 left the same files.
+    assert_uncatalogued_wrong(nb05.q1, STUDENT_Q1.replace("KEEP", "5"),
+                              "killed before step 7", "expected ['ckpt-6', 'ckpt-8', 'ckpt-10']",
+                              "got ['ckpt-2', 'ckpt-4', 'ckpt-6', 'ckpt-8', 'ckpt-10']")

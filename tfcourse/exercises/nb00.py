@@ -211,7 +211,8 @@ def _run_accumulator(function, case_input):
     add = function()
     if not callable(add):
         raise AnswerError(f"expected `make_accumulator()` to return a function, got {type(add).__name__}")
-    if not hasattr(add, "get_concrete_function"):
+    # A tf.function, or an object (a tf.Module) whose __call__ is one: both are traced.
+    if not (hasattr(add, "get_concrete_function") or hasattr(type(add).__call__, "get_concrete_function")):
         raise AnswerError("expected `make_accumulator()` to return a `tf.function`: decorate `add` with "
                           "`@tf.function`")
     totals = [float(add(tf.constant(value))) for value in values]

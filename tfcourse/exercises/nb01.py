@@ -59,8 +59,16 @@ def _digit_cases():
 
 def _run_digits(function, case_input):
     images, labels, digits, batch_size, seed = case_input
-    return {"batches": _batches_of(function(*case_input)), "batch_size": batch_size,
+    batches = _batches_of(function(*case_input))
+    # A second pipeline made with the same seed must give the same order: `seed=seed` was used.
+    again = _batches_of(function(*case_input))
+    return {"batches": batches, "batch_size": batch_size,
+            "repeatable": _numbers(again) == _numbers(batches),
             "kept": [n for n in range(len(images)) if n % 10 in digits]}
+
+
+def _numbers(batches):
+    return [n for batch in batches for n in batch["numbers"]]
 
 
 def _digits_problem(run):
@@ -81,7 +89,11 @@ def _digits_problem(run):
     sizes = [len(batch["numbers"]) for batch in run["batches"]]
     if sizes != expected_sizes:
         return f"expected batch sizes {expected_sizes}, got {sizes}"
-    return _shuffle_problem(numbers, kept)
+    problem = _shuffle_problem(numbers, kept)
+    if problem is None and not run.get("repeatable", True):
+        return ("two pipelines made with the same `seed` gave different orders: expected the same order "
+                "(pass `seed=seed` to `shuffle`)")
+    return problem
 
 
 def _shuffle_problem(order, originals):

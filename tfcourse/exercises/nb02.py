@@ -16,6 +16,8 @@ from tfcourse.exercises.core import (
 
 # A truncated normal cut at two standard deviations has a standard deviation of 0.8796 times
 # the untruncated one: measured stds are compared with this.
+# Of its values, P(|z| < 1) / P(|z| < 2) = 0.6827 / 0.9545 lie within one stddev parameter.
+WITHIN_ONE = 0.71523
 TRUNCATED_STD = 0.8796
 
 # ---------------------------------------------------------------- q1: one layer's variables
@@ -61,12 +63,20 @@ def _layer_properties(function, case_input):
             # truncated at two stddevs) and the measured std (about 0.88).
             "largest": float(np.abs(weights).max() * np.sqrt(fan_in)) if weights.size else 0.0,
             "std": float(weights.std() * np.sqrt(fan_in)) if weights.size else 0.0,
+            # The share within one stddev parameter tells the truncated normal from another law of the
+            # same spread (a uniform of std 0.88 / sqrt(fan_in) has 66%, the truncated normal 71.5%).
+            "within_one": float(np.mean(np.abs(weights) * np.sqrt(fan_in) < 1)) if weights.size else 0.0,
             "size": int(weights.size), "biases_zero": bool(np.all(biases == 0))}
 
 
 def _std_tolerance(size):
     # Six standard errors of a sample std (about std / sqrt(2 n)): holds for any seed.
     return 6 * TRUNCATED_STD / np.sqrt(2 * max(size, 1))
+
+
+def _share_tolerance(size):
+    # Six standard errors of a sample share (sqrt(p (1 - p) / n)): holds for any seed.
+    return 6 * np.sqrt(WITHIN_ONE * (1 - WITHIN_ONE) / max(size, 1))
 
 
 def _compare_layers(expected, got):
@@ -85,6 +95,9 @@ def _compare_layers(expected, got):
     if abs(got["std"] - TRUNCATED_STD) > _std_tolerance(got["size"]):
         return (f"the weights' standard deviation is {got['std'] / np.sqrt(fan_in):.4f}, expected about "
                 f"{TRUNCATED_STD / np.sqrt(fan_in):.4f} (a truncated normal of stddev 1 / sqrt({fan_in}))")
+    if abs(got.get("within_one", WITHIN_ONE) - WITHIN_ONE) > _share_tolerance(got["size"]):
+        return (f"{got['within_one']:.1%} of the weights lie within one stddev (1 / sqrt({fan_in})), expected "
+                f"about {WITHIN_ONE:.1%}: the values do not follow a truncated normal")
     if not got["variables"]:
         return "the weights and biases are not `tf.Variable`s"
     return None

@@ -65,10 +65,11 @@ class Preempted(Exception):
 
 
 def _resume_cases():
-    # (total steps, checkpoint every, the step whose batch "kills" the first run, or None; seed)
+    # (total steps, checkpoint every, the step whose batch "kills" the first run, or None; seed).
+    # The last case saves 5 checkpoints, so `max_to_keep=3` shows in what is left on disk.
     return [Case("a fresh directory: 12 steps, a checkpoint every 4", (12, 4, None, 1)),
             Case("killed before step 10 (newest ckpt-8), run again: 12 steps, every 4", (12, 4, 10, 2)),
-            Case("killed before step 7 (newest ckpt-6), run again: 11 steps, every 3", (11, 3, 7, 3))]
+            Case("killed before step 7 (newest ckpt-6), run again: 11 steps, every 2", (11, 2, 7, 3))]
 
 
 def _run_resume(function, case_input):
