@@ -60,7 +60,9 @@ def _inspect(name, template):
 def test_the_image_runs_tfcourse_as_a_non_root_user_with_the_course_and_its_labels(image):
     assert image == f"tfcourse:{tfcourse.__version__}"
     info = _run(["podman", "run", "--rm", "--network", "none", image], timeout=180)
-    assert "tensorflow 2.21" in info.stdout.lower(), info.stdout
+    assert re.search(r"^tensorflow +2\.21\.", info.stdout, re.M), info.stdout
+    # The MNIST copy the wheel carries is the one a container trains on, offline.
+    assert re.search(r"^data +/opt/tfcourse/lib/python3\.\d+/site-packages/tfcourse/_data/mnist", info.stdout, re.M)
     inside = _run(["podman", "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
                    "id -u; ls /opt/tfcourse/lib/python3*/site-packages/tfcourse/_data/mnist; "
                    "ls -d /opt/tfcourse/lib/python3*/site-packages/tensorflow/include /tests /root/.cache "

@@ -82,7 +82,7 @@ def _from_slurm(args, command):
     from tfcourse.distribute import jobfiles, processes
 
     env = dict(os.environ)
-    env["TF_CONFIG"] = jobfiles.slurm_tf_config(args.gpus, args.port_base, env)
+    env["TF_CONFIG"] = jobfiles.slurm_tf_config(args.gpus, args.port_base or jobfiles.SLURM_PORT, env)
     argv = processes.worker_command(command)
     os.execvpe(argv[0], argv, env)
 
@@ -140,7 +140,7 @@ def _job_file(args, command):
     if args.emit == "slurm":
         image = None if args.image == "none" else args.image
         return jobfiles.slurm_script(command, args.num_workers, args.npernode, args.gpus,
-                                     args.port_base or 8888, restarts=args.restarts, image=image, mount=args.volume)
+                                     args.port_base or jobfiles.SLURM_PORT, restarts=args.restarts, image=image, mount=args.volume)
     if args.emit == "k8s":
         return jobfiles.tfjob_manifest(command, args.num_workers, args.gpus, args.image,
                                        restarts=args.restarts, pvc=args.pvc)
