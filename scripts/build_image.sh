@@ -41,15 +41,20 @@ command -v podman >/dev/null || die "no container engine: podman is not installe
 if [ "$GPU" = 1 ]; then
     [ "$BASE_GIVEN" = 1 ] || BASE=docker.io/tensorflow/tensorflow:$TF_VERSION-gpu
     TAG=${TAG:-tfcourse:$VERSION-gpu}
-    BUILD_ARGS=(--build-arg TF_PACKAGE=tensorflow --build-arg VENV_OPTIONS=--system-site-packages)
+    TF_PACKAGE=tensorflow
+    BUILD_ARGS=(--build-arg VENV_OPTIONS=--system-site-packages)
     SOURCE=pypi  # the GPU base brings its own Python and TensorFlow; pip adds only the rest
 else
     TAG=${TAG:-tfcourse:$VERSION}
-    BUILD_ARGS=(--build-arg TF_PACKAGE=tensorflow-cpu)
+    TF_PACKAGE=tensorflow-cpu
+    BUILD_ARGS=()
 fi
 # A name the engine refuses is reported before minutes of building ("invalid reference format").
 refused=$(podman image exists "$TAG" 2>&1) || [ -z "$refused" ] || die "podman refuses the image name '$TAG': ${refused#Error: }" 2
 mkdir -p "$CACHE"
+# The dependency list keys the cache of the image's big layer: rebuilt only when it changes.
+mapfile -t REQUIREMENTS < <("$PYTHON" scripts/image_requirements.py "$TF_PACKAGE" pyproject.toml)
+BUILD_ARGS+=(--build-arg "REQUIREMENTS=${REQUIREMENTS[*]}")
 
 # The base: present, else pulled, else (the default base only) made here with debootstrap.
 if ! podman image exists "$BASE"; then
@@ -73,10 +78,10 @@ if ! podman image exists "$BASE"; then
 fi
 
 # Everything the build reads, hashed: same inputs, same image.
-INPUTS=$( { find Containerfile .dockerignore pyproject.toml setup.py README.md LICENSE scripts/image_requirements.py \
+INPUTS=$( { find Containerfile .dockerignore pyproject.toml setup.py README.md LICENSE \
                  tfcourse data/mnist -type f -not -path '*/__pycache__/*' -not -path 'tfcourse/_data/*' \
                  -print0 | sort -z | xargs -0 sha256sum
-            echo "$BASE $(podman image inspect --format '{{.Id}}' "$BASE") ${BUILD_ARGS[*]} $SOURCE"; } | sha256sum | cut -c1-16)
+            echo "$BASE $(podman image inspect --format '{{.Id}}' "$BASE") ${BUILD_ARGS[*]}"; } | sha256sum | cut -c1-16)
 if [ "$(podman image inspect --format '{{index .Labels "org.tfcourse.inputs"}}' "$TAG" 2>/dev/null)" = "$INPUTS" ]; then
     echo "$TAG is up to date (inputs $INPUTS)" >&2
     echo "$TAG"
@@ -96,8 +101,7 @@ if [ "$SOURCE" = wheels ]; then
     [ "$image_python" = "$host_python" ] || die "the base has Python $image_python, $PYTHON is $host_python: pass --pypi or PYTHON=python$image_python"
     WHEELS=$CACHE/wheelhouse-py$image_python
     mkdir -p "$WHEELS"
-    "$PYTHON" scripts/image_requirements.py tensorflow-cpu pyproject.toml > "$CACHE/requirements.txt"
-    "$PYTHON" -m pip download -q --only-binary=:all: -d "$WHEELS" -r "$CACHE/requirements.txt" setuptools wheel \
+    "$PYTHON" -m pip download -q --only-binary=:all: -d "$WHEELS" "${REQUIREMENTS[@]}" "setuptools>=69" wheel \
         >"$CACHE/wheelhouse.log" 2>&1 || die "filling the wheelhouse failed; see $CACHE/wheelhouse.log"
     BUILD+=(--volume "$WHEELS:/wheels:ro")
 fi

@@ -2,9 +2,10 @@
 
 The image installs `tensorflow-cpu` (no CUDA kernels, less than half the size) or the GPU base's
 own TensorFlow; pip would add `tensorflow` itself back if the course were installed with its
-dependencies, so the Containerfile installs these, then the course with --no-deps.
+dependencies, so the Containerfile installs these (its REQUIREMENTS build argument), then the
+course with --no-deps.
 
-Usage: python image_requirements.py TF_PACKAGE PYPROJECT > requirements.txt
+Usage: python image_requirements.py TF_PACKAGE PYPROJECT   (one requirement a line)
 """
 
 import re

@@ -107,6 +107,14 @@ def test_build_misuse_is_one_line(argv, env, message, tmp_path):
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), result.stderr
 
 
+def test_the_containerfile_default_dependencies_are_pyproject_tomls():
+    # build_image.sh passes them; a plain `podman build`/`docker build` gets the default.
+    default = re.search(r'^ARG REQUIREMENTS="(.*)"$', (REPO / "Containerfile").read_text(), re.M).group(1)
+    listed = _run([sys.executable, str(REPO / "scripts" / "image_requirements.py"), "tensorflow-cpu",
+                   str(REPO / "pyproject.toml")]).stdout.split()
+    assert default.split() == listed and listed[0].startswith("tensorflow-cpu>=")
+
+
 def _two_free_ports():
     """A port p with p + 1 also free: the compose file numbers one host's tasks from a base."""
     for _ in range(50):
