@@ -10,6 +10,7 @@ Usage: python image_requirements.py TF_PACKAGE PYPROJECT   (one requirement a li
 
 import re
 import sys
+
 import tomllib
 
 

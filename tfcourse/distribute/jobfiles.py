@@ -29,7 +29,6 @@ import shlex
 
 from tfcourse.errors import CourseError, check_int, check_positive_int
 
-
 # The image's non-root user (Containerfile).
 IMAGE_UID = 1000
 # The first port of each Slurm node's tasks.
