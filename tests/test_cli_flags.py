@@ -28,6 +28,7 @@ BAD_VALUES = {
     flag_types.port_list: ["x", "80,x", "0", "1,70000", ""],
     flag_types.positive_float: ["0", "-0.5", "nan", "inf", "x"],
     flag_types.non_negative_float: ["-1", "nan", "inf", "x"],
+    flag_types.notebook_number: ["6", "006", "x6", ""],
 }
 # And values they must accept, with what they turn into.
 GOOD_VALUES = {
@@ -39,6 +40,7 @@ GOOD_VALUES = {
     flag_types.port_list: ("12345,12346", [12345, 12346]),
     flag_types.positive_float: ("1e-3", 1e-3),
     flag_types.non_negative_float: ("0", 0.0),
+    flag_types.notebook_number: ("06", "06"),
 }
 
 

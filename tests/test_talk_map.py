@@ -20,7 +20,9 @@ def talk_map_rows():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 4 or not re.fullmatch(r"\d+\.\d+", cells[0]):
             continue
-        names = re.findall(r"`(tfcourse(?:\.\w+)+)`", cells[2])
+        # A library name, or TensorFlow's own API where the notebook writes the lesson out (`tf.x`).
+        names = [re.sub(r"^tf\.", "tensorflow.", name)
+                 for name in re.findall(r"`((?:tfcourse|tf)(?:\.\w+)+)`", cells[2])]
         notebooks = [ROOT / "docs" / link for link in re.findall(r"\]\(([^)]+\.ipynb)\)", cells[3])]
         rows.append((cells[0], names, notebooks))
     return rows
@@ -29,6 +31,11 @@ def talk_map_rows():
 def resolve(dotted):
     """The object a dotted name `tfcourse.pkg.module.attr` names (module import, then getattr)."""
     parts = dotted.split(".")
+    if parts[0] == "tensorflow":  # TensorFlow's public API is attributes of the package, not modules
+        obj = importlib.import_module("tensorflow")
+        for attr in parts[1:]:
+            obj = getattr(obj, attr)
+        return obj
     for cut in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:cut]))

@@ -7,18 +7,18 @@ Only keys of the notebook's `full` values may appear (`settings.course_params` c
 """
 
 SMOKE = {
-    "00": {"timing_repeats": 5},
+    "00": {"timing_repeats": 5, "hop_rounds": 20},
     "01": {"timed_batches": 20},
     "02": {},  # nothing in 02 takes long: the smoke run uses the course values
     "03": {"manual_steps": 30, "epochs": 0.5, "min_test_precision": 0.85},
     "04": {"max_steps": 1000, "min_test_precision": 0.75},
     "05": {"total_steps": 300, "checkpoint_every": 50, "crash_after": 100},
-    "06": {"max_steps": 300, "eval_every": 100, "v1_steps": 300, "min_validation_precision": 0.85},
-    "07": {"epochs": 3, "steps_per_epoch": 50, "backup_steps_per_epoch": 20, "crash_batch": 10,
-           "min_test_accuracy": 0.8},
+    "06": {"max_steps": 300, "eval_every": 100, "v1_steps": 300,
+           "profile_steps_per_call": 20, "profile_calls": 2},
+    "07": {"epochs": 3, "steps_per_epoch": 50, "backup_steps_per_epoch": 20, "crash_batch": 10},
     "08": {"train_steps": 200},
-    "09": {"mirror_steps": 50, "async_steps": 300, "min_test_precision": 0.85,
-           "straggler_delay_s": 0.15, "straggler_steps": 4, "keras_ps_steps": 60},
+    "09": {"mirror_steps": 50, "async_steps": 300,
+           "straggler_delay_s": 0.15, "straggler_steps": 4},
     "10": {"steps": 10, "warmup": 3, "repeats": 1, "gpu_steps": 10, "allreduce_sizes_mb": [0.5, 8],
            "allreduce_iterations": 3},
 }

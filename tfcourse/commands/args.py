@@ -10,6 +10,7 @@ numeric flag that does not use them.
 
 import argparse
 import math
+import re
 
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding (settings.set_seed) takes 0..2**32-1
 MAX_PORT = 65535
@@ -84,3 +85,10 @@ def positive_float(text):
 def non_negative_float(text):
     """A finite number >= 0: grace periods."""
     return _number(text, "a float >= 0", 0.0, inclusive=True)
+
+
+def notebook_number(text):
+    """A course notebook's two-digit number, as its run folder names it ("06" for notebook06)."""
+    if not re.fullmatch(r"\d\d", text):
+        raise argparse.ArgumentTypeError(f"expected a notebook's two-digit number like 06, got {text!r}")
+    return text

@@ -21,7 +21,9 @@ def use_logical_cpus(num_devices):
 
     Raises CourseError when TensorFlow already initialised its devices with fewer.
     """
-    import tensorflow as tf
+    from tfcourse import startup
+
+    tf = startup.import_tensorflow()  # this may be TensorFlow's first import: its start-up notices set aside
 
     num_devices = check_positive_int("number of replicas", num_devices)
     cpu = tf.config.list_physical_devices("CPU")[0]

@@ -1,12 +1,14 @@
-"""Exercises of notebook 07 (Keras): the Sequential model, compile, and two predictions about fit.
+"""Exercises of notebook 07 (Keras): a Sequential model of any depth, compile for another kind of
+labels, and two predictions about fit.
 
     from tfcourse.exercises import nb07 as ex
 
-The model is judged by what it computes, not by how it is written: the check copies the
-course's initial weights (`mnist.initial_weights`) into the student's `Dense` layers, in order,
-and compares the logits with the course's `mnist.MLP` on the same images; activations may be
-given as `activation="relu"` or as separate layers. The predictions are checked by running
-`fit` on a tiny model.
+Answers are judged by what they compute, not by how they are written: the model check measures
+every layer's initial kernel (its spread and its tails: a normal truncated at two standard
+deviations never strays past 2.27 of its own standard deviations), then copies known weights
+into the `Dense` layers, in order, and compares every layer's output with numpy's; the compile
+check runs two training steps and compares the loss, the accuracy the metric reports and the
+updated weights. The predictions are checked by running `fit` on a tiny model.
 """
 
 import functools
@@ -25,11 +27,19 @@ from tfcourse.exercises.core import (
     compare_values,
 )
 
-# Standard deviation of a normal truncated at two standard deviations, relative to the untruncated one:
-# what `TruncatedNormal(stddev=s)` really draws is about 0.88 * s.
+# A normal truncated at two standard deviations, against the untruncated one it is cut from:
+# its standard deviation is 0.8796 of the untruncated one's, and no value lies farther than
+# 2 / 0.8796 = 2.27 of its own standard deviations from 0 (a plain normal's largest of 1,000
+# draws lies near 3.2, a uniform's at 1.73).
 TRUNCATED_STD_RATIO = 0.8796
+# The relative standard error of the std measured on n weights of such a normal is
+# sqrt((kurtosis - 1) / 4n) = sqrt(0.34 / n): a kernel of 1,000 weights measures it to 1.9%.
+STD_ERROR_FACTOR = 0.34
+# Accepted largest |weight| / std of a kernel of >= MIN_WEIGHTS_FOR_SHAPE weights.
+TAIL_RANGE = (2.05, 2.45)
+MIN_WEIGHTS_FOR_SHAPE = 1000
 
-# ---------------------------------------------------------------- q1: the Sequential model
+# ---------------------------------------------------------------- q1: a Sequential model of any depth
 
 MODEL_SOLUTION = '''\
 import math
@@ -37,246 +47,406 @@ import math
 import keras
 
 
-def build_mlp(hidden1_units, hidden2_units):
-    """The tutorial's MLP: float32 images [batch, 784] -> float32 logits [batch, 10]."""
-    def truncated_normal(fan_in):
-        return keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))
+def build_classifier(hidden_units, num_classes):
+    """784 pixels -> one ReLU Dense layer per entry of `hidden_units` -> `num_classes` logits."""
+    stack = [keras.Input(shape=(784,))]
+    fan_in = 784
+    for units in hidden_units:
+        start = keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))
+        stack.append(keras.layers.Dense(units, activation="relu", kernel_initializer=start))
+        fan_in = units
+    start = keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))
+    stack.append(keras.layers.Dense(num_classes, kernel_initializer=start))
+    return keras.Sequential(stack)
+'''
 
-    return keras.Sequential([
-        keras.Input(shape=(784,)),
-        keras.layers.Dense(hidden1_units, activation="relu", kernel_initializer=truncated_normal(784)),
-        keras.layers.Dense(hidden2_units, activation="relu", kernel_initializer=truncated_normal(hidden1_units)),
-        keras.layers.Dense(10, kernel_initializer=truncated_normal(hidden2_units)),
-    ])
+MODEL_SKELETON = '''\
+import math
+
+import keras
+
+
+def build_classifier(hidden_units, num_classes):
+    """784 pixels -> one ReLU Dense layer per entry of `hidden_units` -> `num_classes` logits."""
+    ...
 '''
 
 
 def _model_cases():
     rng = np.random.default_rng(7)
 
-    def case(label, hidden1_units, hidden2_units, batch, seed):
+    def case(label, hidden_units, num_classes, batch):
+        sizes = [IMAGE_PIXELS, *hidden_units, num_classes]
+        weights = [(rng.normal(scale=1 / math.sqrt(fan_in), size=[fan_in, fan_out]).astype(np.float32),
+                    rng.normal(scale=0.1, size=[fan_out]).astype(np.float32))
+                   for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
         images = rng.uniform(size=[batch, IMAGE_PIXELS]).astype(np.float32)
-        return Case(label, {"units": (hidden1_units, hidden2_units), "images": images, "seed": seed})
+        return Case(label, {"hidden_units": list(hidden_units), "num_classes": num_classes,
+                            "weights": weights, "images": images})
 
-    return [case("the tutorial's sizes (128, 32), a batch of 5", 128, 32, 5, seed=0),
-            case("hidden layers of 16 and 8 units, a batch of 1", 16, 8, 1, seed=1)]
+    # Every kernel holds >= 1,000 weights except the third case's last two, and fan_in >= 2.6 fan_out
+    # in the first two, so Glorot's initializers cannot pass for the tutorial's.
+    return [case("hidden layers [256, 96], 20 classes, a batch of 4", [256, 96], 20, 4),
+            case("one hidden layer of 300, 26 classes (letters), a batch of 1", [300], 26, 1),
+            case("hidden layers [64, 32, 16], 10 classes, a batch of 3", [64, 32, 16], 10, 3)]
+
+
+def _ratio_range(weights):
+    """Accepted std * sqrt(fan_in) of a kernel of `weights` weights: from TruncatedNormal(stddev=1/sqrt(fan_in))'s
+    0.88 to LecunNormal's 1.00 (the same shape, rescaled), each widened by 5 standard errors. Glorot's ratio on
+    the check's large kernels (fan_in >= 2.6 fan_out) is >= 1.2."""
+    error = 5 * math.sqrt(STD_ERROR_FACTOR / weights)
+    return TRUNCATED_STD_RATIO * (1 - error), 1.0 * (1 + error)
+
+
+def _kernel_start(layer, fan_in):
+    """(std * sqrt(fan_in), largest |weight| / std or None when too few weights, biases all zero, weights)."""
+    kernel = np.asarray(layer.kernel.numpy(), np.float64)
+    std = float(kernel.std())
+    tail = float(np.abs(kernel).max() / std) if kernel.size >= MIN_WEIGHTS_FOR_SHAPE and std > 0 else None
+    biases_zero = layer.bias is None or not np.any(layer.bias.numpy())
+    return (std * math.sqrt(fan_in), tail, biases_zero, kernel.size)
+
+
+def _layer_outputs(model, images):
+    """Each Dense layer's output, after the activation layers that follow it: [numpy arrays]."""
+    import keras
+
+    outputs, x = [], images
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        x = layer(x)
+        if isinstance(layer, keras.layers.Dense):
+            outputs.append(np.asarray(x))
+        elif outputs:
+            outputs[-1] = np.asarray(x)
+    return outputs
 
 
 def _run_model(function, case_input):
-    """Builds the student's model, copies the course's initial weights into its Dense layers ->
-    {units: [Dense units], init_ratio: first kernel's std * sqrt(784), logits: [batch, 10] or None}."""
+    """Builds the student's model, measures its initial kernels, copies the case's weights in ->
+    {units, fan_ins, starts: [_kernel_start per Dense], logits or None, outputs: per Dense or None}."""
     import keras
 
-    from tfcourse import mnist
-
-    hidden1_units, hidden2_units = case_input["units"]
-    model = function(hidden1_units, hidden2_units)
+    model = function(list(case_input["hidden_units"]), case_input["num_classes"])
     if not isinstance(model, keras.Model):
         raise AnswerError(f"expected a keras model (`return keras.Sequential([...])`), got {type(model).__name__}")
     images = case_input["images"]
     model(images)  # builds a model declared without keras.Input
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    result = {"units": [layer.units for layer in dense], "logits": None,
-              "init_ratio": float(np.std(dense[0].kernel.numpy()) * math.sqrt(IMAGE_PIXELS)) if dense else None}
-    weights = mnist.initial_weights(hidden1_units, hidden2_units, seed=case_input["seed"])
-    shapes = [(IMAGE_PIXELS, hidden1_units), (hidden1_units, hidden2_units), (hidden2_units, NUM_CLASSES)]
-    if [tuple(layer.kernel.shape) for layer in dense] == shapes:
-        for layer, name in zip(dense, mnist.LAYER_NAMES):
-            layer.set_weights([weights[f"{name}/weights"], weights[f"{name}/biases"]])
+    fan_ins = [IMAGE_PIXELS] + [layer.units for layer in dense[:-1]]
+    result = {"units": [layer.units for layer in dense], "starts": [_kernel_start(layer, fan_in) for layer, fan_in
+                                                                     in zip(dense, fan_ins)],
+              "logits": None, "outputs": None}
+    expected_shapes = [tuple(kernel.shape) for kernel, _ in case_input["weights"]]
+    if [tuple(layer.kernel.shape) for layer in dense] == expected_shapes and all(layer.bias is not None
+                                                                                 for layer in dense):
+        for layer, (kernel, bias) in zip(dense, case_input["weights"]):
+            layer.set_weights([kernel, bias])
         result["logits"] = np.asarray(model(images))
+        try:
+            result["outputs"] = _layer_outputs(model, images)
+        except Exception:  # a model that is no plain stack of layers: the logits alone are compared
+            result["outputs"] = None
     return result
 
 
+def _numpy_outputs(case_input, relu=None, last=None):
+    """Every Dense layer's output in numpy (ReLU on hidden layers unless `relu[i]` is False;
+    `last` applied to the logits: None, "softmax" or "relu")."""
+    x, outputs = case_input["images"].astype(np.float64), []
+    layers = case_input["weights"]
+    for index, (kernel, bias) in enumerate(layers):
+        x = x @ kernel + bias
+        if index < len(layers) - 1 and (relu is None or relu[index]):
+            x = np.maximum(x, 0)
+        elif index == len(layers) - 1 and last == "relu":
+            x = np.maximum(x, 0)
+        elif index == len(layers) - 1 and last == "softmax":
+            x = np.exp(x - x.max(axis=1, keepdims=True))
+            x = x / x.sum(axis=1, keepdims=True)
+        outputs.append(x)
+    return outputs
+
+
+def _describe(index, units, fan_in):
+    return f"layer {index + 1} of {len(units)} (Dense {fan_in} -> {units[index]})"
+
+
 def _compare_models(expected, got):
-    if got["units"] != expected["units"]:
-        return f"your Dense layers have {got['units']} units, expected {expected['units']}"
-    if not abs(got["init_ratio"] - TRUNCATED_STD_RATIO) < 0.05:
-        return (f"the first kernel starts with standard deviation {got['init_ratio']:.2f} / sqrt(784); the "
-                f"tutorial's truncated normal with stddev 1/sqrt(784) gives {TRUNCATED_STD_RATIO:.2f} / sqrt(784)")
+    units = expected["units"]
+    if got["units"] != units:
+        return f"your Dense layers have {got['units']} units, expected {units}"
+    fan_ins = [IMAGE_PIXELS] + units[:-1]
+    for index, ((ratio, tail, biases_zero, weights), fan_in) in enumerate(zip(got["starts"], fan_ins)):
+        where = _describe(index, units, fan_in)
+        low, high = _ratio_range(weights)
+        if not low <= ratio <= high:
+            return (f"{where}: its initial kernel has standard deviation {ratio:.2f}/sqrt(fan_in); the tutorial's "
+                    f"truncated normal with stddev 1/sqrt(fan_in) gives {TRUNCATED_STD_RATIO:.2f}/sqrt(fan_in) "
+                    f"(LecunNormal, the same shape rescaled, 1.00/sqrt(fan_in))")
+        if tail is not None and not TAIL_RANGE[0] <= tail <= TAIL_RANGE[1]:
+            return (f"{where}: its largest initial weight is {tail:.2f} standard deviations from 0; a normal "
+                    f"truncated at two standard deviations stays within {2 / TRUNCATED_STD_RATIO:.2f}")
+        if not biases_zero:
+            return f"{where}: its biases do not start at zero (Keras's default, and the tutorial's)"
+    if got["logits"] is None:
+        return "your Dense layers have the right sizes but the check cannot copy weights into them " \
+               "(a layer without biases?)"
     if got["logits"].shape != expected["logits"].shape:
         return f"the model returns shape {list(got['logits'].shape)}, expected {list(expected['logits'].shape)}"
-    if not np.allclose(got["logits"], expected["logits"], rtol=1e-4, atol=1e-5):
-        return "with the course's weights, your model computes other logits than `mnist.MLP`"
-    return None
-
-
-def _numpy_forward(case_input, relu1=True, relu2=True):
-    """The course's MLP in numpy, optionally without one of its ReLUs: logits [batch, 10]."""
-    from tfcourse import mnist
-
-    weights = mnist.initial_weights(*case_input["units"], seed=case_input["seed"])
-    hidden = case_input["images"] @ weights["hidden1/weights"] + weights["hidden1/biases"]
-    hidden = np.maximum(hidden, 0) if relu1 else hidden
-    hidden = hidden @ weights["hidden2/weights"] + weights["hidden2/biases"]
-    hidden = np.maximum(hidden, 0) if relu2 else hidden
-    return hidden @ weights["softmax_linear/weights"] + weights["softmax_linear/biases"]
-
-
-def _logits_of(outcomes):
-    """Every case's logits, or None if one raised or could not take the course's weights."""
-    if any(o.error is not None or o.value["logits"] is None for o in outcomes):
+    if np.allclose(got["logits"], expected["logits"], rtol=1e-4, atol=1e-5):
         return None
-    return [o.value["logits"] for o in outcomes]
+    for index, (want, have) in enumerate(zip(expected["outputs"], got["outputs"] or [])):
+        if have.shape == want.shape and not np.allclose(have, want, rtol=1e-4, atol=1e-5):
+            row = int(np.argmax(np.abs(have - want).max(axis=1)))
+            return (f"with the check's weights copied in, the output of {_describe(index, units, fan_ins[index])}, "
+                    f"after its activation, differs: example {row} expected {_row(want[row])}, got {_row(have[row])}")
+    row = int(np.argmax(np.abs(got["logits"] - expected["logits"]).max(axis=1)))
+    return (f"with the check's weights copied in, your model computes other logits: example {row} expected "
+            f"{_row(expected['logits'][row])}, got {_row(got['logits'][row])}")
 
 
-def _missing_relu(outcomes):
-    logits = _logits_of(outcomes)
-    if logits is None:
-        return False
-    for relu1, relu2 in ((False, True), (True, False), (False, False)):
-        if all(np.allclose(got, _numpy_forward(case.input, relu1, relu2), rtol=1e-4, atol=1e-4)
-               for got, case in zip(logits, q1.cases())):
-            return ("your first hidden layer has" if relu2 else "your second hidden layer has" if relu1
-                    else "your hidden layers have")
-    return False
+def _row(values):
+    shown = ", ".join(f"{v:.4g}" for v in values[:4])
+    return f"[{shown}{', ...' if len(values) > 4 else ''}]"
 
 
-def _softmax_output(outcomes):
-    logits = _logits_of(outcomes)
-    return logits is not None and all(
-        np.all(got >= 0) and np.allclose(got.sum(axis=1), 1.0, atol=1e-4) for got in logits)
+def _all_built(outcomes):
+    return all(o.error is None for o in outcomes)
 
 
-def _hard_coded_units(outcomes):
-    """The tutorial's 128 and 32 whatever the arguments (seen on the 16/8 case)."""
-    return all(o.error is None for o in outcomes) and outcomes[1].value["units"][:2] == [128, 32]
-
-
-def _output_not_10(outcomes):
-    units = [o.value["units"] for o in outcomes if o.error is None]
-    return bool(units) and len(units) == len(outcomes) and all(u and u[-1] != NUM_CLASSES for u in units) \
-        and str(units[0][-1])
-
-
-def _init_ratio_near(target):
+def _outputs_match(variant):
+    """Every case's layer outputs equal numpy's with `variant(case)` -> kwargs of _numpy_outputs."""
     def detect(outcomes):
-        return all(o.error is None and o.value["init_ratio"] is not None
-                   and abs(o.value["init_ratio"] - target(o)) < 0.05 for o in outcomes)
+        if not _all_built(outcomes) or any(o.value["logits"] is None for o in outcomes):
+            return False
+        for outcome, case in zip(outcomes, q1.cases()):
+            want = _numpy_outputs(case.input, **variant(case))[-1]
+            if outcome.value["logits"].shape != want.shape or not np.allclose(outcome.value["logits"], want,
+                                                                              rtol=1e-4, atol=1e-5):
+                return False
+        return True
     return detect
 
 
-def _glorot_ratio(outcome):
-    """Keras's default, glorot_uniform: std sqrt(2 / (fan_in + fan_out)), relative to 1/sqrt(784)."""
-    return math.sqrt(2 / (IMAGE_PIXELS + outcome.value["units"][0])) * math.sqrt(IMAGE_PIXELS)
+def _missing_relu(outcomes):
+    for which in ("first", "last hidden", "every"):
+        def variant(case, which=which):
+            count = len(case.input["hidden_units"])
+            relu = [not (which == "every" or (which == "first" and i == 0) or (which == "last hidden" and i == count - 1))
+                    for i in range(count)]
+            return {"relu": relu}
+        if _outputs_match(variant)(outcomes):
+            return {"first": "your first hidden layer has", "last hidden": "your last hidden layer has",
+                    "every": "your hidden layers have"}[which]
+    return False
+
+
+def _units_ignored(outcomes):
+    """The Dense sizes do not follow `hidden_units` / `num_classes` in some case."""
+    if not _all_built(outcomes):
+        return False
+    wrong = [(o.value["units"], case.input["hidden_units"] + [case.input["num_classes"]])
+             for o, case in zip(outcomes, q1.cases())]
+    hidden_wrong = any(got[:-1] != want[:-1] for got, want in wrong)
+    return hidden_wrong and str([got for got, want in wrong if got[:-1] != want[:-1]][0])
+
+
+def _classes_not_followed(outcomes):
+    if not _all_built(outcomes):
+        return False
+    pairs = [(o.value["units"], case.input["num_classes"]) for o, case in zip(outcomes, q1.cases())]
+    return all(units[:-1] == case.input["hidden_units"] for (units, _), case in zip(pairs, q1.cases())) and any(
+        units[-1] != classes for units, classes in pairs) and str(next(units[-1] for units, classes in pairs
+                                                                      if units[-1] != classes))
+
+
+def _start_ratios(outcomes):
+    """[(measured ratio, fan_in, fan_out, tail)] of every kernel of every case, or None."""
+    if not _all_built(outcomes):
+        return None
+    found = []
+    for outcome, case in zip(outcomes, q1.cases()):
+        sizes = [IMAGE_PIXELS, *case.input["hidden_units"], case.input["num_classes"]]
+        if outcome.value["units"] != sizes[1:]:
+            return None
+        found += [(ratio, fan_in, fan_out, tail, weights) for (ratio, tail, _, weights), fan_in, fan_out
+                  in zip(outcome.value["starts"], sizes[:-1], sizes[1:])]
+    return found
+
+
+def _start_like(expected_ratio, tail_range):
+    """Every kernel's measured std * sqrt(fan_in) is within 5 standard errors (at least 8%) of
+    expected_ratio(fan_in, fan_out), and its tail (where measured) in tail_range."""
+    def detect(outcomes):
+        found = _start_ratios(outcomes)
+        return bool(found) and all(
+            abs(ratio / expected_ratio(fan_in, fan_out) - 1) < max(0.08, 5 * math.sqrt(STD_ERROR_FACTOR / weights))
+            and (tail is None or tail_range[0] <= tail <= tail_range[1])
+            for ratio, fan_in, fan_out, tail, weights in found)
+    return detect
+
+
+def _glorot(fan_in, fan_out):
+    return math.sqrt(2 / (fan_in + fan_out)) * math.sqrt(fan_in)
 
 
 q1 = FunctionExercise(
-    "nb07.q1", "build_mlp", "the network as a keras.Sequential",
+    "nb07.q1", "build_classifier", "a Sequential model of any depth",
     prompt=(
-        "Write `build_mlp(hidden1_units, hidden2_units)`: return the tutorial's network as a "
-        "`keras.Sequential`: `keras.Input(shape=(784,))`, a `Dense` layer of `hidden1_units` with ReLU, one of "
-        "`hidden2_units` with ReLU, and a `Dense` layer of 10 that returns **logits**. Initialise every kernel "
-        "with `keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))` (biases: Keras's zeros). "
-        "The check copies the course's initial weights into your layers and compares the logits with "
-        "`mnist.MLP`'s."),
-    skeleton='''\
-import math
-
-import keras
-
-
-def build_mlp(hidden1_units, hidden2_units):
-    """The tutorial's MLP: float32 images [batch, 784] -> float32 logits [batch, 10]."""
-    ...
-''',
+        "The lesson's model has two hidden layers and 10 classes. Write `build_classifier(hidden_units, "
+        "num_classes)` for any stack: it returns a `keras.Sequential` taking 784 pixels, with one `Dense` layer "
+        "with ReLU per entry of the list `hidden_units` (in order), then a `Dense` layer of `num_classes` that "
+        "returns **logits**. Initialise **every** kernel as the tutorial does, from a normal truncated at two "
+        "standard deviations with stddev `1/sqrt(fan_in)`, where `fan_in` is the number of inputs of *that* "
+        "layer (`keras.initializers.LecunNormal()`, the same distribution rescaled to a measured spread of "
+        "exactly `1/sqrt(fan_in)`, is fine too); biases start at zero. The check measures every layer's initial "
+        "kernel, then copies its own weights into your layers and compares each layer's output with numpy's, "
+        "for `[256, 96]` and 20 classes, `[300]` and 26, `[64, 32, 16]` and 10."),
+    skeleton=MODEL_SKELETON,
     solution=MODEL_SOLUTION,
     hints=[
-        "`keras.Sequential([...])` takes a list: the input declaration first, then the three layers in order.",
-        "A hidden layer is `keras.layers.Dense(units, activation=\"relu\", kernel_initializer=...)`; the fan-in of "
-        "a layer is the number of units of the layer before it (784 for the first).",
-        "The last layer is `keras.layers.Dense(10, kernel_initializer=...)` with no activation: the loss "
-        "(`from_logits=True`) applies the softmax itself.",
+        "Build a Python list of layers in a loop over `hidden_units`, then pass it to `keras.Sequential`; "
+        "the last layer comes after the loop.",
+        "The fan-in of a layer is the number of units of the layer before it: 784 for the first, then the "
+        "previous entry of `hidden_units`. Keep it in a variable you update in the loop.",
+        "Each layer: `keras.layers.Dense(units, activation=\"relu\", kernel_initializer="
+        "keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in)))`; the last one has no activation.",
     ],
     mistakes=[
-        Mistake("hard_coded_units",
-                "your layers have 128 and 32 units whatever the arguments: use `hidden1_units` and "
-                "`hidden2_units`.",
-                MODEL_SOLUTION.replace("Dense(hidden1_units,", "Dense(128,").replace("Dense(hidden2_units,",
-                                                                                    "Dense(32,"),
-                detect=_hard_coded_units),
-        Mistake("output_not_10",
-                "your last layer has {detail} units; it must have 10, one logit per digit.",
-                MODEL_SOLUTION.replace("Dense(10,", "Dense(hidden2_units,"), detect=_output_not_10),
+        Mistake("hidden_units_ignored",
+                "your Dense layers do not follow `hidden_units` (you built {detail}): one hidden layer per entry "
+                "of the list, of that many units, in order.",
+                MODEL_SOLUTION.replace("for units in hidden_units:", "for units in [128, 32]:"),
+                detect=_units_ignored),
+        Mistake("output_not_num_classes",
+                "your last layer has {detail} units; it must have `num_classes`, one logit per class.",
+                MODEL_SOLUTION.replace("Dense(num_classes,", "Dense(10,"), detect=_classes_not_followed),
         Mistake("softmax_on_logits",
                 "your last layer returns probabilities (`activation=\"softmax\"`); the course's loss, "
                 "`SparseCategoricalCrossentropy(from_logits=True)`, wants logits: give the last layer no activation.",
-                MODEL_SOLUTION.replace("keras.layers.Dense(10, kernel_initializer=truncated_normal(hidden2_units))",
-                                       "keras.layers.Dense(10, activation=\"softmax\", "
-                                       "kernel_initializer=truncated_normal(hidden2_units))"),
-                detect=_softmax_output),
+                MODEL_SOLUTION.replace("Dense(num_classes, kernel_initializer=start)",
+                                       "Dense(num_classes, activation=\"softmax\", kernel_initializer=start)"),
+                detect=_outputs_match(lambda case: {"last": "softmax"})),
         Mistake("relu_on_logits",
                 "your last layer has a ReLU: logits may be negative. Give the last layer no activation.",
-                MODEL_SOLUTION.replace("keras.layers.Dense(10, kernel_initializer=truncated_normal(hidden2_units))",
-                                       "keras.layers.Dense(10, activation=\"relu\", "
-                                       "kernel_initializer=truncated_normal(hidden2_units))")),
+                MODEL_SOLUTION.replace("Dense(num_classes, kernel_initializer=start)",
+                                       "Dense(num_classes, activation=\"relu\", kernel_initializer=start)"),
+                detect=_outputs_match(lambda case: {"last": "relu"})),
         Mistake("forgot_relu",
                 "{detail} no ReLU: without it, stacked Dense layers collapse into one linear map. "
                 "Add `activation=\"relu\"` to each hidden layer.",
-                MODEL_SOLUTION.replace("Dense(hidden2_units, activation=\"relu\",", "Dense(hidden2_units,"),
+                MODEL_SOLUTION.replace("Dense(units, activation=\"relu\",", "Dense(units,"),
                 detect=_missing_relu),
         Mistake("default_initializer",
-                "your kernels start with Keras's default (`glorot_uniform`), not the tutorial's truncated normal: "
-                "pass `kernel_initializer=keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))`.",
-                MODEL_SOLUTION.replace(", kernel_initializer=truncated_normal(784)", ""),
-                detect=_init_ratio_near(_glorot_ratio)),
+                "your kernels start with Keras's default (`glorot_uniform`, a uniform spread that depends on "
+                "fan_in and fan_out), not the tutorial's truncated normal: pass `kernel_initializer=keras."
+                "initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))` to every layer.",
+                MODEL_SOLUTION.replace(", kernel_initializer=start)", ")"),
+                detect=_start_like(_glorot, (1.6, 1.8))),
         Mistake("normal_not_truncated",
-                "your kernels come from a plain normal distribution; the tutorial truncates it at two standard "
-                "deviations: `keras.initializers.TruncatedNormal`.",
+                "your kernels come from a plain normal distribution: some weights lie beyond 3 standard "
+                "deviations. The tutorial truncates it at two: `keras.initializers.TruncatedNormal`.",
                 MODEL_SOLUTION.replace("TruncatedNormal", "RandomNormal"),
-                detect=_init_ratio_near(lambda outcome: 1.0)),
+                detect=_start_like(lambda fan_in, fan_out: 1.0, (2.6, 10.0))),
+        Mistake("one_fan_in_for_every_layer",
+                "every layer starts with stddev 1/sqrt(784): the fan-in is each layer's own number of inputs, "
+                "784 for the first only, then the units of the layer before.",
+                MODEL_SOLUTION.replace("        fan_in = units\n", ""),
+                detect=_start_like(lambda fan_in, fan_out: TRUNCATED_STD_RATIO * math.sqrt(fan_in / IMAGE_PIXELS),
+                                   TAIL_RANGE)),
+        Mistake("fan_out_not_fan_in",
+                "your stddev is 1/sqrt(units), the layer's fan-out: the tutorial scales by the fan-in, the number "
+                "of inputs of the layer (784 for the first).",
+                MODEL_SOLUTION.replace("        start = keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))\n"
+                                       "        stack",
+                                       "        start = keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(units))\n"
+                                       "        stack").replace(
+                    "    start = keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(fan_in))\n    stack",
+                    "    start = keras.initializers.TruncatedNormal(stddev=1 / math.sqrt(num_classes))\n    stack"),
+                detect=_start_like(lambda fan_in, fan_out: TRUNCATED_STD_RATIO * math.sqrt(fan_in / fan_out),
+                                   TAIL_RANGE)),
     ],
     cases=_model_cases, run=_run_model, compare=_compare_models,
 )
 
-# ---------------------------------------------------------------- q2: compile
+
+# ---------------------------------------------------------------- q2: compile for one-hot labels and probabilities
 
 COMPILE_SOLUTION = '''\
 import keras
 
 
-def compile_mlp(model):
-    """Compiles `model` (logits out, integer labels 0..9 in) for plain SGD at 0.1, reporting accuracy."""
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+def compile_for_one_hot(model):
+    """Compiles `model` (its last layer a softmax: probabilities out; one-hot labels
+    [batch, classes] in) for SGD at 0.05 with momentum 0.9, reporting accuracy."""
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+                  loss=keras.losses.CategoricalCrossentropy(),
                   metrics=["accuracy"])
 '''
 
+COMPILE_SKELETON = '''\
+import keras
+
+
+def compile_for_one_hot(model):
+    """Compiles `model` (its last layer a softmax: probabilities out; one-hot labels
+    [batch, classes] in) for SGD at 0.05 with momentum 0.9, reporting accuracy."""
+    ...
+'''
+
+COMPILE_FEATURES = 12
+
 
 def _compile_cases():
+    """Batches whose labels the starting model gets partly right (so accuracy is neither 0 nor 1)."""
     rng = np.random.default_rng(11)
 
-    def case(label, labels):
-        images = rng.uniform(size=[len(labels), IMAGE_PIXELS]).astype(np.float32)
-        return Case(label, {"images": images, "labels": np.asarray(labels, np.int32)})
+    def case(label, classes, batch, right):
+        hidden = rng.normal(scale=0.5, size=[COMPILE_FEATURES, 16]).astype(np.float32)
+        output = rng.normal(scale=0.5, size=[16, classes]).astype(np.float32)
+        images = rng.normal(size=[batch, COMPILE_FEATURES]).astype(np.float32)
+        predicted = np.argmax(np.maximum(images @ hidden, 0) @ output, axis=1)
+        wrong = (predicted + rng.integers(1, classes, batch)) % classes  # never the prediction
+        labels = np.where(np.arange(batch) < right, predicted, wrong)
+        return Case(label, {"weights": [hidden, np.zeros(16, np.float32), output, np.zeros(classes, np.float32)],
+                            "images": images, "one_hot": np.eye(classes, dtype=np.float32)[labels]})
 
-    return [case("a batch of 10 (labels 0..9)", list(range(10))), case("a batch of 1 (label 9)", [9])]
+    return [case("5 classes, a batch of 16 (6 predicted right)", 5, 16, 6),
+            case("3 classes, a batch of 10 (7 predicted right)", 3, 10, 7)]
 
 
 def _run_compile(function, case_input):
-    """A fresh small MLP with the course's initial weights, compiled by the student, one train_on_batch ->
-    {optimizer, learning_rate, loss (before the step), accuracy (or None), moved: weights after the step}."""
+    """A small softmax model with the case's weights, compiled by the student, two train_on_batch steps ->
+    {optimizer, learning_rate, momentum, losses, accuracies (per step, or None), metric names, moved weights}."""
     import keras
 
-    from tfcourse import mnist
-
-    model = keras.Sequential([keras.Input(shape=(IMAGE_PIXELS,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(8, activation="relu"), keras.layers.Dense(NUM_CLASSES)])
-    weights = mnist.initial_weights(16, 8, seed=3)
-    for layer, name in zip(model.layers, mnist.LAYER_NAMES):
-        layer.set_weights([weights[f"{name}/weights"], weights[f"{name}/biases"]])
+    classes = case_input["one_hot"].shape[1]
+    model = keras.Sequential([keras.Input(shape=(COMPILE_FEATURES,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(classes, activation="softmax")])
+    model.set_weights(case_input["weights"])
     returned = function(model)
     if returned is not None and returned is not model:
-        raise AnswerError(f"expected `compile_mlp` to compile the model it is given and return nothing (or the "
-                          f"model), got {type(returned).__name__}")
+        raise AnswerError(f"expected `compile_for_one_hot` to compile the model it is given and return nothing "
+                          f"(or the model), got {type(returned).__name__}")
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
         raise AnswerError("the model is not compiled: call `model.compile(optimizer=..., loss=..., metrics=...)`")
     model.run_eagerly = True  # a tiny batch: tracing a graph would cost more than the step
-    logs = model.train_on_batch(case_input["images"], case_input["labels"], return_dict=True)
-    accuracy = [float(value) for name, value in logs.items() if "accuracy" in name]
-    return {"optimizer": type(model.optimizer).__name__,
-            "learning_rate": float(model.optimizer.learning_rate.numpy()),
-            "loss": float(logs["loss"]), "accuracy": accuracy[0] if accuracy else None,
-            "moved": [np.asarray(w) for w in model.get_weights()]}
+    losses, accuracies, names, binary = [], [], [], []
+    for _ in range(2):  # the second step shows the momentum
+        # What `binary_accuracy` would report: every column judged on its own against 0.5.
+        binary.append(float(np.mean((np.asarray(model(case_input["images"])) > 0.5) == (case_input["one_hot"] > 0.5))))
+        logs = model.train_on_batch(case_input["images"], case_input["one_hot"], return_dict=True)
+        metrics = {name: float(value) for name, value in logs.items() if name != "loss"}
+        names = sorted(metrics)
+        losses.append(float(logs["loss"]))
+        accuracies.append(next(iter(metrics.values())) if len(metrics) == 1 else None)
+    optimizer = model.optimizer
+    return {"optimizer": type(optimizer).__name__, "learning_rate": float(optimizer.learning_rate.numpy()),
+            "momentum": float(getattr(optimizer, "momentum", 0.0) or 0.0), "losses": losses,
+            "accuracies": accuracies, "binary": binary, "metrics": names, "moved": [np.asarray(w) for w in model.get_weights()]}
 
 
 def _compare_compiled(expected, got):
@@ -284,13 +454,21 @@ def _compare_compiled(expected, got):
         return f"the optimizer is {got['optimizer']}, expected {expected['optimizer']}"
     if not math.isclose(got["learning_rate"], expected["learning_rate"], rel_tol=1e-6):
         return f"the learning rate is {got['learning_rate']:g}, expected {expected['learning_rate']:g}"
-    difference = compare_values(expected["loss"], got["loss"], rtol=1e-4)
-    if difference:
-        return f"the loss: {difference}"
-    if got["accuracy"] is None:
-        return "fit reports no accuracy"
-    if not all(np.allclose(e, g, rtol=1e-4, atol=1e-6) for e, g in zip(expected["moved"], got["moved"])):
-        return "one training step moves the weights differently"
+    if not math.isclose(got["momentum"], expected["momentum"], rel_tol=1e-6):
+        return f"the momentum is {got['momentum']:g}, expected {expected['momentum']:g}"
+    for step, (want, have) in enumerate(zip(expected["losses"], got["losses"]), start=1):
+        difference = compare_values(want, have, rtol=1e-4)
+        if difference:
+            return f"the loss of training step {step}: {difference}"
+    if len(got["metrics"]) != 1:
+        return f"expected one metric, the accuracy; `fit` reports {got['metrics'] or 'none'}"
+    for step, (want, have) in enumerate(zip(expected["accuracies"], got["accuracies"]), start=1):
+        if not math.isclose(want, have, abs_tol=1e-6):
+            return (f"your metric `{got['metrics'][0]}` reports {have:.4g} at training step {step}, but "
+                    f"{want:.4g} of the batch's predictions are right")
+    for index, (want, have) in enumerate(zip(expected["moved"], got["moved"])):
+        if not np.allclose(want, have, rtol=1e-4, atol=1e-6):
+            return f"two training steps move the weights differently (weight array {index} of {len(expected['moved'])})"
     return None
 
 
@@ -299,62 +477,83 @@ def _optimizer_named(name):
 
 
 def _default_learning_rate(outcomes):
-    return all(o.error is None and o.value["optimizer"] == "SGD" and math.isclose(o.value["learning_rate"], 0.01, rel_tol=1e-6)
-               for o in outcomes)
+    return all(o.error is None and o.value["optimizer"] == "SGD" and math.isclose(o.value["learning_rate"], 0.01,
+                                                                                   rel_tol=1e-6) for o in outcomes)
 
 
-def _no_accuracy(outcomes):
+def _no_momentum(outcomes):
+    return all(o.error is None and o.value["optimizer"] == "SGD" and o.value["momentum"] == 0.0 for o in outcomes)
+
+
+def _no_metric(outcomes):
     expected = q2._expected()
-    return all(o.error is None and o.value["accuracy"] is None
-               and math.isclose(o.value["loss"], e.value["loss"], rel_tol=1e-4) for o, e in zip(outcomes, expected))
+    return all(o.error is None and not o.value["metrics"]
+               and np.allclose(o.value["losses"], e.value["losses"], rtol=1e-4) for o, e in zip(outcomes, expected))
+
+
+def _metric_reports(value_of):
+    """The loss and steps are right, but the one metric reports `value_of(outcome value)` at each step."""
+    def detect(outcomes):
+        return all(o.error is None and len(o.value["metrics"]) == 1
+                   and np.allclose(o.value["losses"], e.value["losses"], rtol=1e-4)
+                   and np.allclose(o.value["accuracies"], value_of(o.value), atol=1e-6)
+                   for o, e in zip(outcomes, q2._expected()))
+    return detect
 
 
 q2 = FunctionExercise(
-    "nb07.q2", "compile_mlp", "compile for integer labels and logits",
+    "nb07.q2", "compile_for_one_hot", "compile for one-hot labels and probabilities",
     prompt=(
-        "Write `compile_mlp(model)`: compile a model that returns **logits**, for **integer** labels 0..9, with "
-        "plain gradient descent (`keras.optimizers.SGD`) at learning rate 0.1, reporting `\"accuracy\"` while "
-        "training. The check runs one `train_on_batch` and compares the loss, the accuracy and the updated "
-        "weights with the reference's."),
-    skeleton='''\
-import keras
-
-
-def compile_mlp(model):
-    """Compiles `model` (logits out, integer labels 0..9 in) for plain SGD at 0.1, reporting accuracy."""
-    ...
-''',
+        "The lesson's model returns logits and its labels are integers. This model is the other way round: "
+        "its last layer has `activation=\"softmax\"`, so it returns **probabilities**, and its labels are "
+        "**one-hot** rows `[batch, classes]`. Write `compile_for_one_hot(model)`: compile it with "
+        "`keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)`, the cross-entropy loss that fits these "
+        "outputs and labels, and an accuracy metric. The check runs two `train_on_batch` steps on batches of 3 "
+        "and 5 classes and compares the losses, the accuracy your metric reports, and the updated weights."),
+    skeleton=COMPILE_SKELETON,
     solution=COMPILE_SOLUTION,
     hints=[
-        "`model.compile(optimizer=..., loss=..., metrics=[...])`: three arguments.",
-        "Integer labels need a *sparse* cross-entropy; a model without a softmax layer needs `from_logits=True`.",
-        "`loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)`, "
-        "`optimizer=keras.optimizers.SGD(learning_rate=0.1)`, `metrics=[\"accuracy\"]`.",
+        "`model.compile(optimizer=..., loss=..., metrics=[...])`: three arguments; the optimizer is given.",
+        "One-hot labels: the cross-entropy *without* `sparse_`. Probabilities, not logits: leave `from_logits` at "
+        "its default, False.",
+        "`loss=keras.losses.CategoricalCrossentropy()`, `metrics=[\"accuracy\"]` (Keras picks the accuracy that "
+        "fits one-hot labels).",
     ],
     mistakes=[
-        Mistake("categorical_on_integer_labels",
-                "`CategoricalCrossentropy` wants one-hot labels `[batch, 10]`; ours are integers `[batch]`: use "
-                "`SparseCategoricalCrossentropy(from_logits=True)`.",
-                COMPILE_SOLUTION.replace("SparseCategoricalCrossentropy", "CategoricalCrossentropy")),
-        Mistake("from_logits_missing",
-                "your loss treats the model's outputs as probabilities, but they are logits: pass "
-                "`from_logits=True` (the string `\"sparse_categorical_crossentropy\"` cannot say it).",
-                COMPILE_SOLUTION.replace("SparseCategoricalCrossentropy(from_logits=True)",
-                                         "SparseCategoricalCrossentropy()")),
+        Mistake("sparse_loss_on_one_hot",
+                "`SparseCategoricalCrossentropy` wants integer labels `[batch]`; these are one-hot rows "
+                "`[batch, classes]`: use `CategoricalCrossentropy`.",
+                COMPILE_SOLUTION.replace("CategoricalCrossentropy()", "SparseCategoricalCrossentropy()")),
+        Mistake("no_momentum",
+                "your SGD has no momentum: the first step is right, the second is not. Pass `momentum=0.9`.",
+                COMPILE_SOLUTION.replace(", momentum=0.9", ""), detect=_no_momentum),
         Mistake("adam_not_sgd",
-                "that is Adam; this exercise asks for plain gradient descent, `keras.optimizers.SGD`.",
-                COMPILE_SOLUTION.replace("keras.optimizers.SGD(learning_rate=0.1)",
-                                         "keras.optimizers.Adam(learning_rate=0.1)"),
+                "that is Adam; this exercise asks for `keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)`.",
+                COMPILE_SOLUTION.replace("keras.optimizers.SGD(learning_rate=0.05, momentum=0.9)",
+                                         "keras.optimizers.Adam(learning_rate=0.05)"),
                 detect=_optimizer_named("Adam")),
         Mistake("learning_rate_not_set",
-                "your SGD runs at Keras's default learning rate, 0.01: pass `learning_rate=0.1`.",
-                COMPILE_SOLUTION.replace("SGD(learning_rate=0.1)", "SGD()"), detect=_default_learning_rate),
+                "your SGD runs at Keras's default learning rate, 0.01: pass `learning_rate=0.05`.",
+                COMPILE_SOLUTION.replace("learning_rate=0.05, ", ""), detect=_default_learning_rate),
         Mistake("no_accuracy_metric",
-                "the loss and the step are right, but `fit` would report no accuracy: add `metrics=[\"accuracy\"]`.",
-                COMPILE_SOLUTION.replace(",\n                  metrics=[\"accuracy\"])", ")"), detect=_no_accuracy),
+                "the loss and the steps are right, but `fit` would report no accuracy: add `metrics=[\"accuracy\"]`.",
+                COMPILE_SOLUTION.replace(",\n                  metrics=[\"accuracy\"])", ")"), detect=_no_metric),
+        Mistake("binary_accuracy",
+                "`binary_accuracy` scores each of the `classes` columns on its own (is this probability on the right "
+                "side of 0.5?), so it is high even when the predicted class is wrong: use `\"accuracy\"` (or "
+                "`\"categorical_accuracy\"`).",
+                COMPILE_SOLUTION.replace('metrics=["accuracy"]', 'metrics=["binary_accuracy"]'),
+                detect=_metric_reports(lambda value: value["binary"])),
+        Mistake("accuracy_compares_values",
+                "`keras.metrics.Accuracy()` counts outputs *equal* to the labels, and a probability is never "
+                "exactly 0 or 1: it reports 0. Pass the string `\"accuracy\"` (Keras then picks the accuracy that "
+                "compares the predicted class) or `keras.metrics.CategoricalAccuracy()`.",
+                COMPILE_SOLUTION.replace('metrics=["accuracy"]', "metrics=[keras.metrics.Accuracy()]"),
+                detect=_metric_reports(lambda value: [0.0, 0.0])),
     ],
     cases=_compile_cases, run=_run_compile, compare=_compare_compiled,
 )
+
 
 # ---------------------------------------------------------------- q3: batches fit runs
 
@@ -421,15 +620,17 @@ q3 = ValueExercise(
     explain=lambda steps: f"counting `on_train_batch_end` calls gives {steps}.",
 )
 
-# ---------------------------------------------------------------- q4: where BackupAndRestore resumes
+# ---------------------------------------------------------------- q4: where a batch-level backup resumes
 
-RESTART_EPOCHS, RESTART_CRASH_EPOCH, RESTART_CRASH_BATCH = 5, 3, 2
+RESTART_EPOCHS, BATCHES_PER_EPOCH, SAVE_FREQ = 4, 10, 10
+RESTART_CRASH_EPOCH, RESTART_CRASH_BATCH = 3, 5
 
 
 @functools.lru_cache(maxsize=None)  # deterministic: run once per process, not at every check
-def _restart_epoch():
-    """Runs the experiment: fit(epochs=5) with BackupAndRestore crashes in epoch 3 after batch 2, then the
-    same fit again; returns the first epoch (counted from 1) the second fit runs."""
+def _restart_batches():
+    """Runs the experiment: fit(epochs=4) over 10 batches per epoch with BackupAndRestore(save_freq=10)
+    crashes in epoch 3 after its batch 5, then the same fit again; returns how many batches the second
+    fit trains on."""
     import keras
 
     class CrashAt(keras.callbacks.Callback):
@@ -440,51 +641,59 @@ def _restart_epoch():
             if self.epoch == RESTART_CRASH_EPOCH and batch + 1 == RESTART_CRASH_BATCH:
                 raise RuntimeError("crash")
 
-    class FirstEpoch(keras.callbacks.Callback):
-        first = None
+    class CountBatches(keras.callbacks.Callback):
+        batches = 0
 
-        def on_epoch_begin(self, epoch, logs=None):
-            if self.first is None:
-                self.first = epoch + 1
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
 
-    images, labels = _tiny_data(24)  # 3 batches of 8 per epoch
+    images, labels = _tiny_data(8 * BATCHES_PER_EPOCH)
     with tempfile.TemporaryDirectory() as backup_dir:
         args = dict(x=images, y=labels, batch_size=8, epochs=RESTART_EPOCHS, verbose=0)
         try:
-            _tiny_model().fit(**args, callbacks=[keras.callbacks.BackupAndRestore(backup_dir), CrashAt()])
+            _tiny_model().fit(**args, callbacks=[keras.callbacks.BackupAndRestore(backup_dir, save_freq=SAVE_FREQ),
+                                                 CrashAt()])
         except RuntimeError:
             pass
-        first_epoch = FirstEpoch()
-        _tiny_model().fit(**args, callbacks=[keras.callbacks.BackupAndRestore(backup_dir), first_epoch])
-    return first_epoch.first
+        count = CountBatches()
+        _tiny_model().fit(**args, callbacks=[keras.callbacks.BackupAndRestore(backup_dir, save_freq=SAVE_FREQ), count])
+    return count.batches
 
 
 q4 = ValueExercise(
-    "nb07.q4", "restart_epoch", "where does a restarted fit begin?",
+    "nb07.q4", "restart_batches", "how much does a restarted fit redo?",
     prompt=(
-        f"`model.fit(x, y, epochs={RESTART_EPOCHS}, callbacks=[keras.callbacks.BackupAndRestore(backup_dir)])` "
-        f"crashes in epoch {RESTART_CRASH_EPOCH} (counted from 1, as `fit` prints them), after "
-        f"{RESTART_CRASH_BATCH} of its batches. The job is restarted: a new model, the same `fit` call. With which "
-        "epoch (counted from 1) does the restarted `fit` begin? Set `restart_epoch`; the check runs it."),
-    skeleton="restart_epoch = ...\n",
-    solution=(f"restart_epoch = {RESTART_CRASH_EPOCH}  # the backup is written at the end of each epoch: "
-              f"epoch {RESTART_CRASH_EPOCH - 1} was the last one backed up\n"),
-    hints=["By default the backup is written at the end of every epoch (`save_freq=\"epoch\"`).",
-           f"When epoch {RESTART_CRASH_EPOCH} crashed, which epochs had ended, and so been backed up?"],
+        f"`model.fit(x, y, batch_size=8, epochs={RESTART_EPOCHS}, callbacks=[keras.callbacks.BackupAndRestore("
+        f"backup_dir, save_freq={SAVE_FREQ})])` runs {BATCHES_PER_EPOCH} batches per epoch. It crashes in epoch "
+        f"{RESTART_CRASH_EPOCH} (counted from 1, as `fit` prints them), right after its batch "
+        f"{RESTART_CRASH_BATCH}. The job is restarted: a new model, the same `fit` call. How many batches does "
+        "the restarted `fit` train on before it finishes? Set `restart_batches`; the check runs it and counts. "
+        "(Section 3 says when a backup with `save_freq=N` is written, and where a restart begins.)"),
+    skeleton="restart_batches = ...\n",
+    solution=(f"restart_batches = 3 * {BATCHES_PER_EPOCH}  # backups after batches 10 and 20, the last one "
+              "during epoch 2: the restart runs epochs 2, 3 and 4 in full\n"),
+    hints=[f"`save_freq={SAVE_FREQ}` backs up after every {SAVE_FREQ}th batch, counted across epochs. Which "
+           "batches had been backed up when the crash came (batch 25 of the run)?",
+           "The last backup was written after the last batch of epoch 2, inside that epoch (before it ended). "
+           "A restart begins the epoch of its backup again, from that epoch's first batch."],
     mistakes=[
-        Mistake("assumed_crashed_epoch_saved",
-                "the crashed epoch never ended, so it was never backed up: the restart runs it again, from its "
-                "first batch.", f"restart_epoch = {RESTART_CRASH_EPOCH + 1}\n", detect=_is(RESTART_CRASH_EPOCH + 1)),
+        Mistake("assumed_epoch_end_backup",
+                f"a backup written by `save_freq={SAVE_FREQ}` after the last batch of epoch 2 belongs to epoch 2, "
+                "which had not ended yet: the restart begins epoch 2 again, not epoch 3.",
+                f"restart_batches = 2 * {BATCHES_PER_EPOCH}\n", detect=_is(2 * BATCHES_PER_EPOCH)),
+        Mistake("assumed_resume_mid_epoch",
+                "`fit` never starts in the middle of an epoch: a restart begins the epoch of the last backup "
+                "from its first batch, whatever batch the backup was written after.",
+                f"restart_batches = {RESTART_EPOCHS * BATCHES_PER_EPOCH - 2 * BATCHES_PER_EPOCH - RESTART_CRASH_BATCH}"
+                "\n", detect=_is(RESTART_EPOCHS * BATCHES_PER_EPOCH - 2 * BATCHES_PER_EPOCH - RESTART_CRASH_BATCH)),
         Mistake("restarted_from_scratch",
-                "`BackupAndRestore` loads its backup when `fit` starts: the epochs completed before the crash are "
-                "not run again.", "restart_epoch = 1\n", detect=_is(1)),
-        Mistake("counted_from_zero",
-                f"that is the epoch's index counted from 0 (`fit` passes epoch={RESTART_CRASH_EPOCH - 1} to its "
-                f"callbacks); counted from 1, as `fit` prints `Epoch {RESTART_CRASH_EPOCH}/{RESTART_EPOCHS}`, it is "
-                "one more.", f"restart_epoch = {RESTART_CRASH_EPOCH - 1}\n", detect=_is(RESTART_CRASH_EPOCH - 1)),
+                "`BackupAndRestore` loads its backup when `fit` starts: the epochs before the backup are not run "
+                "again.", f"restart_batches = {RESTART_EPOCHS * BATCHES_PER_EPOCH}\n",
+                detect=_is(RESTART_EPOCHS * BATCHES_PER_EPOCH)),
     ],
-    expected=_restart_epoch,
-    explain=lambda epoch: f"running it, the restarted fit began with epoch {epoch}: the crashed epoch is redone.",
+    expected=_restart_batches,
+    explain=lambda batches: f"running it, the restarted fit trained on {batches} batches: the last backup "
+                            "(after batch 20) was written during epoch 2, so epochs 2-4 ran again.",
 )
 
 EXERCISES = [q1, q2, q3, q4]
