@@ -11,7 +11,7 @@ from tfcourse.commands.args import (
     server_port,
 )
 
-HELP = "start N workers with their TF_CONFIG on 127.0.0.1 (or emit a Slurm/Kubernetes job)"
+HELP = "start N workers with their TF_CONFIG on 127.0.0.1 (or emit a Slurm/Kubernetes/compose job)"
 
 EPILOG = """examples:
   tfcourse launch -np 2 -- tfcourse train --max_steps 200 --log_dir /tmp/mw
@@ -19,6 +19,9 @@ EPILOG = """examples:
   tfcourse launch --emit slurm -np 8 -npernode 4 --gpus 1 -- tfcourse train --log_dir /shared/run1
   tfcourse launch --backend ray --address ray://head:10001 -np 4 -- tfcourse train --log_dir /shared/mw
   tfcourse launch --emit k8s -np 4 --image me/tfcourse:1 --pvc runs -- tfcourse train --log_dir /train
+  tfcourse launch --emit compose -np 2 -o compose.yaml -- tfcourse train --resume --log_dir /train
+  tfcourse launch --emit compose -np 4 -npernode 2 --hosts 10.0.0.1,10.0.0.2 --volume /shared/run1 \\
+      --gpus 2 -- tfcourse train --resume --log_dir /train
 """
 
 
@@ -40,13 +43,23 @@ def configure(parser):
                         help="local: processes on 127.0.0.1 (default); ray: Ray Train workers on a Ray cluster")
     parser.add_argument("--address", default=None,
                         help="--backend ray: the Ray cluster (default $RAY_ADDRESS, else a new local one)")
-    parser.add_argument("--emit", choices=["slurm", "k8s"], default=None,
-                        help="print a job file for a cluster instead of running locally")
+    parser.add_argument("--emit", choices=["slurm", "k8s", "compose"], default=None,
+                        help="print a job file instead of running locally: a Slurm script, a Kubeflow TFJob, "
+                             "or a compose file (a head service and node services)")
     parser.add_argument("--output", "-o", default=None, help="write the emitted job file here instead of stdout")
     parser.add_argument("--gpus", type=non_negative_int, default=0, help="GPUs per worker in emitted job files (default 0)")
-    parser.add_argument("--image", default="tfcourse:latest", help="container image for --emit k8s")
+    parser.add_argument("--image", default="default",
+                        help="container image the emitted job runs (default: tfcourse:VERSION, -gpu with --gpus, "
+                             "as scripts/build_image.sh tags it); --emit slurm --image none: no container")
     parser.add_argument("--pvc", default=None, help="PersistentVolumeClaim mounted at /train for --emit k8s")
-    parser.add_argument("--port-base", type=server_port, default=8888, help="first port on each Slurm node")
+    parser.add_argument("--volume", default=None,
+                        help="mounted at /train: --emit compose: a volume name or a shared host folder "
+                             "(default: volume tfcourse-train); --emit slurm: a shared folder of the nodes")
+    parser.add_argument("--hosts", default=None,
+                        help="--emit compose: comma-separated host addresses, the head's first (the talk's "
+                             "hosts file; default: all on 127.0.0.1)")
+    parser.add_argument("--port-base", type=server_port, default=None,
+                        help="first port on each host (default 8888 for Slurm, 2222 for compose, as in a TFJob)")
     parser.add_argument("--from-slurm", action="store_true",
                         help="inside an srun task: write TF_CONFIG from the Slurm environment, then run")
     parser.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="-- then the command every worker runs")
@@ -69,7 +82,7 @@ def _from_slurm(args, command):
     from tfcourse.distribute import jobfiles, processes
 
     env = dict(os.environ)
-    env["TF_CONFIG"] = jobfiles.slurm_tf_config(args.gpus, args.port_base, env)
+    env["TF_CONFIG"] = jobfiles.slurm_tf_config(args.gpus, args.port_base or jobfiles.SLURM_PORT, env)
     argv = processes.worker_command(command)
     os.execvpe(argv[0], argv, env)
 
@@ -114,6 +127,29 @@ def _run_on_ray(args, command):
     return raybackend.launch_on_ray(train.run, train_args, args.num_workers, args.address, args.restarts, args.gpus)
 
 
+def _job_file(args, command):
+    """The text of the job file --emit asks for."""
+    from tfcourse.distribute import jobfiles
+    from tfcourse.errors import CourseError
+
+    given = {"--pvc": (args.pvc, ("k8s",)), "--volume": (args.volume, ("slurm", "compose")),
+             "--hosts": (args.hosts, ("compose",)), "--port-base": (args.port_base, ("slurm", "compose"))}
+    for flag, (value, emits) in given.items():
+        if value is not None and args.emit not in emits:
+            raise CourseError(f"{flag} is for --emit {' or '.join(emits)}, not --emit {args.emit}")
+    if args.emit == "slurm":
+        image = None if args.image == "none" else args.image
+        return jobfiles.slurm_script(command, args.num_workers, args.npernode, args.gpus,
+                                     args.port_base or jobfiles.SLURM_PORT, restarts=args.restarts, image=image, mount=args.volume)
+    if args.emit == "k8s":
+        return jobfiles.tfjob_manifest(command, args.num_workers, args.gpus, args.image,
+                                       restarts=args.restarts, pvc=args.pvc)
+    hosts = tuple(args.hosts.split(",")) if args.hosts else ("127.0.0.1",)
+    return jobfiles.compose_file(command, args.num_workers, args.npernode, args.gpus, args.image, hosts,
+                                 args.port_base or jobfiles.TFJOB_PORT, args.volume or "tfcourse-train",
+                                 args.restarts)
+
+
 def run(args):
     import sys
 
@@ -127,14 +163,7 @@ def run(args):
     if args.emit and args.backend == "ray":
         raise CourseError("--emit writes a job file for Slurm or Kubernetes; leave out --backend ray")
     if args.emit:
-        from tfcourse.distribute import jobfiles
-
-        if args.emit == "slurm":
-            text = jobfiles.slurm_script(command, args.num_workers, args.npernode, args.gpus, args.port_base,
-                                         restarts=args.restarts)
-        else:
-            text = jobfiles.tfjob_manifest(command, args.num_workers, args.gpus, args.image,
-                                           restarts=args.restarts, pvc=args.pvc)
+        text = _job_file(args, command)
         if args.output:
             with open(args.output, "w") as f:
                 f.write(text)
