@@ -6,3 +6,4 @@ cd "$(dirname "$0")"
 bash install_browser.sh   # Chromium + ChromeDriver: JupyterLab, TensorBoard and the site in a real browser
 bash install_sandbox.sh   # bubblewrap: `tfcourse grade` confines every submission's kernel
 bash install_hub.sh       # configurable-http-proxy (npm) and a Python the students' accounts can run: the class's JupyterHub
+bash install_container.sh # podman + runc + debootstrap: the course's container image and its two-container job
