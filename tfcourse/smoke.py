@@ -21,4 +21,5 @@ SMOKE = {
            "straggler_delay_s": 0.15, "straggler_steps": 4, "keras_ps_steps": 60},
     "10": {"steps": 10, "warmup": 3, "repeats": 1, "gpu_steps": 10, "allreduce_sizes_mb": [0.5, 8],
            "allreduce_iterations": 3},
+    "11": {"late_start_s": 3},
 }
