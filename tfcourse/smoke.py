@@ -19,7 +19,8 @@ SMOKE = {
     "08": {"train_steps": 200},
     "09": {"mirror_steps": 50, "async_steps": 300, "min_test_precision": 0.85,
            "straggler_delay_s": 0.15, "straggler_steps": 4, "keras_ps_steps": 60},
-    "10": {"steps": 10, "warmup": 3, "repeats": 1, "gpu_steps": 10, "allreduce_sizes_mb": [0.5, 8],
+    "10": {"steps": 10, "warmup": 3, "compare_rounds": 2, "repeats": 1, "gpu_steps": 10,
+           "allreduce_sizes_mb": [0.5, 2, 8],
            "allreduce_iterations": 3},
     "11": {"late_start_s": 3},
 }

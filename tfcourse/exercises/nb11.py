@@ -71,9 +71,10 @@ def _config_difference(expected, got, who=""):
     """None if TensorFlow reads the same cluster and task; else expected/got of the first difference."""
     where = f"{who}: " if who else ""
     if got["cluster"] != expected["cluster"]:
-        return f"{where}TensorFlow reads the cluster {got['cluster']}, expected {expected['cluster']}"
+        return f"{where}expected the cluster {expected['cluster']}, got {got['cluster']} (what TensorFlow reads)"
     if got["task"] != expected["task"]:
-        return f"{where}TensorFlow reads the task {tuple(got['task'])}, expected {tuple(expected['task'])}"
+        return (f"{where}expected the task {tuple(expected['task'])}, got {tuple(got['task'])} "
+                "(what TensorFlow reads)")
     return None
 
 
