@@ -13,6 +13,7 @@ import sys
 import textwrap
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -44,11 +45,11 @@ def test_exercise_modules_import_no_tensorflow():
     assert output.strip() == "False"
 
 
-def test_every_module_has_three_to_five_exercises_with_ids_matching_their_names():
+def test_every_module_has_four_to_eight_exercises_with_ids_matching_their_names():
     assert MODULE_NAMES, "no exercise modules found"
     for module in MODULES:
         short = module.__name__.rsplit(".", 1)[1]
-        assert 3 <= len(module.EXERCISES) <= 5, short
+        assert 4 <= len(module.EXERCISES) <= 8, f"{short} has {len(module.EXERCISES)} exercises"
         for number, exercise in enumerate(module.EXERCISES, start=1):
             assert exercise.id == f"{short}.q{number}" and getattr(module, f"q{number}") is exercise
 
@@ -416,3 +417,315 @@ def test_answered_fires_on_the_listed_values_only():
     detect = core.answered(10, 3)
     assert detect([core.Outcome("value", value=3)]) and detect([core.Outcome("value", value=10)])
     assert not detect([core.Outcome("value", value=11)]) and not detect([core.Outcome("value", value=None)])
+
+
+# ---------------------------------------------------------------- answers in any correct form
+
+
+@pytest.mark.parametrize("right", [13, 13.0, "np.int64(13)", "np.float32(13)", "tf.constant(13)", "tf.constant(13.0)"])
+def test_a_count_is_accepted_in_every_whole_number_form(right):
+    import tensorflow as tf  # noqa: F401
+
+    value = eval(right) if isinstance(right, str) else right  # noqa: S307 - our own literals
+    exercise = core.ValueExercise("nb99.q1", "count", "t", prompt="", skeleton="count = ...\n",
+                                  solution="count = 10 + 3\n", hints=[], expected=lambda: 13)
+    assert exercise.evaluate(value).status == "passed"
+
+
+@pytest.mark.parametrize("wrong,says", [(13.5, "expected a whole number, got 13.5"), (True, "got True"),
+                                        ("13", "got '13'"), (12, "expected 13, got 12"), (12.0, "expected 13, got 12")])
+def test_a_count_refuses_fractions_bools_strings_and_other_numbers(wrong, says):
+    exercise = core.ValueExercise("nb99.q1", "count", "t", prompt="", skeleton="count = ...\n",
+                                  solution="count = 13\n", hints=[], expected=lambda: 13)
+    result = exercise.evaluate(wrong)
+    assert result.status in ("mistake", "error") and says in result.message, result.message
+    assert_one_friendly_line(result)
+
+
+@pytest.mark.parametrize("right", ["[4, 4, 2]", "(4, 4, 2)", "np.array([4, 4, 2])", "tf.constant([4, 4, 2])",
+                                   "[4.0, 4.0, 2.0]", "range(4, 1, -1)"])
+def test_a_sequence_is_accepted_as_list_tuple_array_or_tensor(right):
+    import tensorflow as tf  # noqa: F401
+
+    exercise = core.ValueExercise("nb99.q1", "sizes", "t", prompt="", skeleton="sizes = ...\n",
+                                  solution="sizes = [4, 4, 2]\n", hints=[],
+                                  expected=lambda: [4, 4, 2] if right != "range(4, 1, -1)" else [4, 3, 2])
+    assert exercise.evaluate(eval(right)).status == "passed"  # noqa: S307
+
+
+@pytest.mark.parametrize("wrong,says", [([4, 4], "expected 3 numbers [4, 4, 2], got 2: [4, 4]"),
+                                        ([4, 3, 2], "first difference at position 2: expected 4, got 3"),
+                                        ([4, 4.5, 2], "got 4.5"), (442, "expected a list of 3 whole numbers"),
+                                        ("[4, 4, 2]", "got str")])
+def test_a_sequence_refuses_other_lengths_values_and_types(wrong, says):
+    exercise = core.ValueExercise("nb99.q1", "sizes", "t", prompt="", skeleton="sizes = ...\n",
+                                  solution="sizes = [4, 4, 2]\n", hints=[], expected=lambda: [4, 4, 2])
+    result = exercise.evaluate(wrong)
+    assert result.status in ("mistake", "error") and says in result.message, result.message
+    assert_one_friendly_line(result)
+
+
+def test_answered_recognises_a_catalogued_value_in_any_form():
+    detect = core.answered(429, [4, 4, 4, 4, 4])
+    for value in (429, 429.0, np.int32(429), [4, 4, 4, 4, 4], (4, 4, 4, 4, 4), np.array([4, 4, 4, 4, 4])):
+        assert detect([core.Outcome("", value=value)]), value
+    for value in (430, 429.5, [4, 4, 4, 4], "429"):
+        assert not detect([core.Outcome("", value=value)]), value
+
+
+def test_compare_values_checks_the_dtype_the_prompt_names():
+    assert core.compare_values(np.zeros(3, np.float32), np.zeros(3, np.float32), dtype="float32") is None
+    with pytest.raises(core.AnswerError, match="expected dtype float32, got float64"):
+        core.compare_values(np.zeros(3, np.float32), np.zeros(3), dtype="float32")
+
+
+# ---------------------------------------------------------------- uncatalogued wrong answers: numbers and where
+
+
+def _two_output_exercise(compare=None):
+    return core.FunctionExercise(
+        "nb99.q1", "stats", "t", prompt="", skeleton="def stats(x):\n    ...\n",
+        solution="def stats(x):\n    return {'mean': tf.reduce_mean(x), 'scaled': tf.constant(x) * 2.0}\n", hints=[],
+        cases=lambda: [core.Case("a row of 3", (np.array([1.0, 2.0, 3.0], np.float32),)),
+                       core.Case("a row of 4", (np.array([1.0, 2.0, 3.0, 6.0], np.float32),))],
+        compare=compare)
+
+
+def test_an_uncatalogued_wrong_answer_shows_expected_got_the_case_and_the_output():
+    wrong = core.run_source("def stats(x):\n    return {'mean': tf.reduce_mean(x), 'scaled': x * 2.0 + "
+                            "tf.one_hot(2, tf.size(x))}\n", "stats", "<wrong>")
+    result = _two_output_exercise().evaluate(wrong)
+    assert (result.status, result.mistake) == ("mistake", core.WRONG_RESULT)
+    assert result.message.startswith("on a row of 3: in 'scaled': expected [2. 4. 6.], got [2. 4. 7.] "
+                                     "(first difference at index [2]: expected 6, got 7; 1 of 3 elements differ)")
+    assert_one_friendly_line(result)
+
+
+def test_a_comparison_that_names_no_numbers_gets_them_added():
+    # An exercise module's own comparison may say only "computes other values": the numbers are added.
+    exercise = _two_output_exercise(compare=lambda e, g: None if core.compare_values(e, g) is None
+                                    else "computes other values")
+    wrong = core.run_source("def stats(x):\n    return {'mean': tf.reduce_max(x), 'scaled': x * 2.0}\n",
+                            "stats", "<wrong>")
+    result = exercise.evaluate(wrong)
+    assert result.mistake == core.WRONG_RESULT
+    assert result.message.startswith("on a row of 3: computes other values: expected {'mean': 2, 'scaled': "
+                                     "[2. 4. 6.]}, got {'mean': 3, 'scaled': [2. 4. 6.]}"), result.message
+
+
+# ---------------------------------------------------------------- not copyable, not printed above
+
+# Names a student cannot rename (modules and builtins) stay; every other name becomes NAME and
+# every string STR, so `ds = ds.shuffle(n)` matches `dataset = dataset.shuffle(size)`.
+API_NAMES = {"tf", "np", "keras", "math", "os", "glob", "re", "tempfile", "collections", "itertools", "functools"}
+# A solution whose body (def line, docstrings and imports left out) has this share of its tokens
+# as one contiguous run in one lesson cell is a copy. Measured on the modules as they stood
+# (issue 21): the exercises read as copies had runs of 0.58-0.72 of their body (01.q1, 03.q1,
+# 05.q1, 09.q1); written-anew answers that merely use the lesson's API stayed at or below 0.47
+# (an idiom such as `tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(...))` is
+# ~20 tokens, a third of a typical body).
+CONTIGUOUS_SHARE = 0.5
+# A copy with a line moved or a constant changed breaks the run but keeps long pieces: runs of
+# >= COVERAGE_RUN tokens, in order, covering this share of the body in one cell are a copy too
+# (the copies above: 0.82-0.95, 07.q1 included; answers written anew: at most 0.74).
+COVERAGE_SHARE, COVERAGE_RUN = 0.8, 6
+MIN_BODY_TOKENS = 8  # shorter bodies are one-line values (`x = 430`): the printed-output rule judges those
+
+# Exercises that fail these rules today, each to be deleted from here by its owner when reworked
+# (strict: a fixed exercise left in the list fails as XPASS). nb-a: nb00-02, nb-b: nb03-05,
+# nb-c: nb06-07, nb-d: nb08-09, nb-e: nb10.
+KNOWN_COPYABLE = {"nb01.q1", "nb03.q1", "nb05.q1", "nb07.q1", "nb08.q2", "nb09.q1"}
+KNOWN_PRINTED = {"nb02.q3", "nb03.q3", "nb09.q3", "nb10.q3"}
+KNOWN_WITHOUT_EXERCISES = {"00"}
+
+
+def _tokens(source, skip_lines=()):
+    import io
+    import keyword
+    import tokenize
+
+    layout = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+              tokenize.ENCODING, tokenize.ENDMARKER}
+    normalised, previous = [], None
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type in layout or token.start[0] in skip_lines:
+            continue
+        if token.type == tokenize.STRING:
+            normalised.append("STR")
+        elif (token.type == tokenize.NAME and not keyword.iskeyword(token.string) and previous != "."
+              and token.string not in API_NAMES and not hasattr(__builtins__ if isinstance(__builtins__, dict)
+                                                                 else __builtins__, token.string)):
+            normalised.append("NAME")
+        else:
+            normalised.append(token.string)
+        previous = token.string
+    return normalised
+
+
+def solution_body_tokens(solution):
+    """The normalised tokens of a solution without def/class lines, decorators, docstrings and imports."""
+    import ast
+
+    skip = set()
+    for node in ast.walk(ast.parse(solution)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            skip.update(range(first, node.body[0].lineno))
+            head = node.body[0]
+            if isinstance(head, ast.Expr) and isinstance(head.value, ast.Constant) and isinstance(head.value.value, str):
+                skip.update(range(head.lineno, head.end_lineno + 1))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            skip.update(range(node.lineno, node.end_lineno + 1))
+    return _tokens(solution, skip)
+
+
+def _cell_tokens(source):
+    import tokenize
+
+    python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        return _tokens(python + "\n")
+    except (tokenize.TokenError, SyntaxError):
+        return []
+
+
+def lesson_cells(notebook):
+    """The cells before the exercise section."""
+    lesson = []
+    for cell in notebook.cells:
+        if cells.SECTION_TAG in cell.metadata.get("tags", []):
+            break
+        lesson.append(cell)
+    return lesson
+
+
+def copied_from(body, cell_source):
+    """(longest contiguous share, share covered by runs >= COVERAGE_RUN) of `body` found in one cell."""
+    import difflib
+
+    theirs = _cell_tokens(cell_source)
+    matcher = difflib.SequenceMatcher(None, body, theirs, autojunk=False)
+    longest = matcher.find_longest_match(0, len(body), 0, len(theirs)).size
+    covered = sum(block.size for block in matcher.get_matching_blocks() if block.size >= COVERAGE_RUN)
+    return longest / len(body), covered / len(body)
+
+
+def copy_problem(exercise, notebook):
+    """A sentence naming the lesson cell the solution can be copied from, or None."""
+    body = solution_body_tokens(exercise.solution_source)
+    if len(body) < MIN_BODY_TOKENS:
+        return None
+    for number, cell in enumerate(lesson_cells(notebook)):
+        if cell.cell_type != "code":
+            continue
+        longest, covered = copied_from(body, cell.source)
+        if longest >= CONTIGUOUS_SHARE or covered >= COVERAGE_SHARE:
+            return (f"{exercise.id}'s solution is in lesson cell {number} ({longest:.0%} of its {len(body)} tokens "
+                    f"in one run, {covered:.0%} in runs of >= {COVERAGE_RUN}): ask for the API in a new situation")
+    return None
+
+
+def printed_forms(value):
+    """The texts an output would show `value` as: repr, thousands separators, roundings, percentages."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return set()
+    if isinstance(value, (int, np.integer)):
+        # Below 100 a number in an output is as likely a step or a size as the answer.
+        return {str(int(value)), f"{int(value):,}", f"{int(value):_}"} if abs(int(value)) >= 100 else set()
+    if isinstance(value, (float, np.floating)):
+        if float(value).is_integer():
+            return printed_forms(int(value))
+        forms = {repr(float(value))}
+        for decimals in range(1, 7):
+            forms |= {f"{value:.{decimals}f}", f"{value:.{decimals}%}"}
+        # Only forms that show >= 3 significant digits: "0.5" or "2.3" say little.
+        return {form for form in forms if len(form.lstrip("-0.").replace(".", "").rstrip("%")) >= 3}
+    if isinstance(value, (list, tuple)) and len(value) >= 2:
+        items = list(value)
+        return {repr(items), repr(tuple(items)), " ".join(map(str, items)), ", ".join(map(str, items))}
+    if isinstance(value, str) and len(value) >= 3:
+        return {value}
+    return set()
+
+
+def _output_texts(cell):
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            yield output.get("text", "")
+        for mime in ("text/plain", "text/html", "text/markdown"):
+            text = output.get("data", {}).get(mime)
+            if text:
+                yield text if isinstance(text, str) else "".join(text)
+
+
+def printed_problem(exercise, notebook):
+    import re
+
+    forms = printed_forms(exercise.reference())
+    for number, cell in enumerate(lesson_cells(notebook)):
+        for text in _output_texts(cell):
+            for form in sorted(forms):
+                if re.search(r"(?<![\w.])" + re.escape(form) + r"(?![\w%]|[.,]\d)", text):
+                    return f"{exercise.id}'s answer is printed in lesson cell {number}'s output as {form!r}"
+    return None
+
+
+def _marked(exercises, known):
+    return [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason="reworked in issue 21 by its owner"))
+            if e.id in known else e for e in exercises]
+
+
+@pytest.mark.parametrize("exercise", _marked(FUNCTION_EXERCISES, KNOWN_COPYABLE), ids=by_id)
+def test_no_solution_can_be_copied_from_a_lesson_cell(exercise):
+    # Function exercises only: a value answer's source is one expression (its strings all read
+    # STR, so any list of three names would "match"); whether it can be read off the lesson is
+    # the printed-output rule's question.
+    notebook = nbformat.read(notebook_path(exercise.id.split(".")[0]), as_version=4)
+    problem = copy_problem(exercise, notebook)
+    assert problem is None, problem
+
+
+VALUE_EXERCISES = [e for e in EXERCISES if isinstance(e, core.ValueExercise)]
+
+
+@pytest.mark.parametrize("exercise", _marked(VALUE_EXERCISES, KNOWN_PRINTED), ids=by_id)
+def test_no_value_answer_is_printed_in_a_lesson_output(exercise):
+    notebook = nbformat.read(notebook_path(exercise.id.split(".")[0]), as_version=4)
+    problem = printed_problem(exercise, notebook)
+    assert problem is None, problem
+
+
+def test_the_copy_and_print_rules_catch_a_planted_copy():
+    # The rules must fail when it matters: plant nb01.q1's solution, renamed and reflowed, into a
+    # lesson cell, and its value answer into an output, and both are found.
+    module = MODULES[MODULE_NAMES.index("nb01")]
+    notebook = nbformat.read(notebook_path("nb01"), as_version=4)
+    planted = module.q1.solution_source.replace("dataset", "ds").replace("images", "x").replace("labels", "y")
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("x, y = load()\n" + planted.split('"""\n', 2)[-1]
+                                                       .replace("    ", "") + "print(len(x))\n"))
+    assert copy_problem(module.q1, notebook) is not None
+    value = module.q3.reference()
+    notebook.cells[3].outputs = [nbformat.v4.new_output("stream", text=f"batches per epoch: {value:,}\n")]
+    assert printed_problem(module.q3, notebook) is not None
+    assert copy_problem(module.q2, nbformat.read(notebook_path("nb01"), as_version=4)) is None
+
+
+def test_printed_forms_cover_counts_roundings_and_lists():
+    assert {"104938", "104,938"} <= printed_forms(104938)
+    assert {"2.303", "2.30259", "99.903%"} & printed_forms(2.302585) == {"2.303", "2.30259"}
+    assert "99.9%" in printed_forms(0.99903) and "[4, 4, 2]" in printed_forms([4, 4, 2])
+    assert printed_forms(13) == set() and printed_forms(True) == set()
+
+
+NOTEBOOKS_WITH_EXERCISES = [pytest.param(f"{n:02d}", marks=pytest.mark.xfail(strict=True, reason="nb-a is writing it"))
+                            if f"{n:02d}" in KNOWN_WITHOUT_EXERCISES else f"{n:02d}" for n in range(11)]
+
+
+@pytest.mark.parametrize("number", NOTEBOOKS_WITH_EXERCISES)
+def test_every_notebook_has_an_exercise_section_and_a_module(number):
+    path = next((REPO / "notebooks").glob(f"{number}_*.ipynb"))
+    notebook = nbformat.read(path, as_version=4)
+    assert f"nb{number}" in MODULE_NAMES, f"no tfcourse/exercises/nb{number}.py"
+    assert cells.exercise_ids(notebook), f"{path.name} has no exercise section"

@@ -27,42 +27,52 @@ def check_data(train_dir=None):
 
 
 def environment_report(train_dir=None, relative=False):
-    """Returns the report as a list of lines (versions, devices, XLA, data).
+    """Returns the report as a list of lines (versions, devices, XLA, run folder, data).
+
+    Ten lines when all is well, so a notebook's first output stays short; each data file gets
+    a line of its own only when one is not ok. TensorFlow is imported through
+    `startup.import_tensorflow`, which sets its harmless start-up notices aside.
 
     With `relative`, paths are written as `settings.shown` writes them (notebooks: their stored
     outputs must not name the machine that ran them); `tfcourse info` keeps them absolute.
     """
-    import tensorflow as tf
+    from tfcourse import settings, startup
 
+    tf = startup.import_tensorflow()
     record = versions()
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    if gpus:
+        gpu_line = ", ".join(gpus)
+    elif record["cuda_build"]:
+        # A CUDA build probes for a driver while it loads and logs what it did not find; a
+        # newcomer would read those lines as a failure, so the report says where they went.
+        hidden = len(startup.notices())
+        gpu_line = ("none visible; this CUDA build runs on the CPU here"
+                    + (f" ({hidden} start-up notices set aside: tfcourse.startup.notices())" if hidden else ""))
+    else:
+        gpu_line = "none visible (a CPU-only build)"
     lines = [
         f"tfcourse    {record['tfcourse']}",
         f"python      {record['python']} ({platform.platform()})",
         f"tensorflow  {record['tensorflow']}",
         f"keras       {record['keras']}",
         f"numpy       {record['numpy']}",
-        f"cpus        {os.cpu_count()} logical",
-        f"gpus        {', '.join(gpus) if gpus else 'none visible'}",
-        f"cuda build  {record['cuda_build']}",
+        f"cpus        {os.cpu_count()} cores as the OS counts them; TensorFlow runs them all as one device, /CPU:0",
+        f"gpus        {gpu_line}",
+        f"xla         {'available' if _xla_available() else 'NOT available'}",
     ]
-    if record["cuda_build"] and not gpus:
-        # A CUDA build probes for a GPU while it loads and logs what it did not find; a newcomer
-        # reads those stderr lines as a failure, so the report says what they mean.
-        lines += ["            (no GPU here: the stderr lines 'Could not find cuda drivers' and",
-                  "            'failed call to cuInit' are expected; TensorFlow runs on the CPU)"]
-    lines.append(f"xla         {'available' if _xla_available() else 'NOT available'}")
-    from tfcourse import settings
-
     try:
         runs = settings.runs_dir()
     except CourseError as e:  # the report must still print: it is what a bug report carries
         runs = f"UNUSABLE: {e}"
     lines.append(f"runs        {runs} (${settings.RUNS_ENV} overrides)")
     directory, how, status = check_data(train_dir)
-    lines.append(f"data        {directory} ({how})")
-    for name, state in status.items():
-        lines.append(f"  {name:<26}{state}")
+    if all(state == "ok" for state in status.values()):
+        lines.append(f"data        {directory} ({how}): the {len(status)} MNIST files verified (SHA-256 ok)")
+    else:
+        lines.append(f"data        {directory} ({how})")
+        for name, state in status.items():
+            lines.append(f"  {name:<26}{state}")
     return [settings.shown(line) for line in lines] if relative else lines
 
 

@@ -19,16 +19,22 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from tfcourse import source
 from tfcourse.exercises import feedback
 from tfcourse.exercises.answers import (  # noqa: F401 - AnswerError, compare_values and PRELUDE are the authors' API
     PRELUDE,
     AnswerError,
     NotAttempted,
+    as_count,
+    as_sequence,
+    compare_counts,
     compare_values,
     first_line,
     placeholder_state,
     run_source,
+    summary,
 )
 
 STATUSES = ("passed", "mistake", "not_attempted", "error")
@@ -160,7 +166,8 @@ class Exercise:
         outcomes = self._outcomes(answer)
         self._check_outcomes_attempted(answer, outcomes)
         failure = None
-        for expected, outcome in zip(self._expected(), outcomes):
+        expected_outcomes = self._expected()
+        for expected, outcome in zip(expected_outcomes, outcomes):
             if outcome.error is not None:
                 failure = (outcome, None)
                 break
@@ -170,7 +177,7 @@ class Exercise:
                 failure = (outcome, wrong_kind)
                 break
             if difference is not None:
-                failure = (outcome, difference)
+                failure = (outcome, wrong_result_detail(difference, expected.value, outcome.value))
                 break
         if failure is None:
             return Result(self.id, "passed", self._passed_message())
@@ -246,6 +253,22 @@ class Exercise:
 
     def __repr__(self):
         return f"<exercise {self.id}: {self.title}; call .check(), .hint() or .solution()>"
+
+
+def wrong_result_detail(difference, expected, got):
+    """The difference a comparison found, with the numbers when it gave none.
+
+    A module's comparison may say only what differs ("the logits differ"); the student still
+    needs to see expected and got. When the difference names neither, the values' summaries
+    (numbers, arrays, dicts of them) are added; values with no summary leave it as it is.
+    """
+    text = str(difference)
+    if "expected" in text and "got" in text:
+        return text
+    want, have = summary(expected), summary(got)
+    if want is None or have is None:
+        return text
+    return f"{text}: expected {want}, got {have}"
 
 
 def _caller_variable(name, frame):
@@ -350,9 +373,38 @@ class FunctionExercise(Exercise):
                + ", ".join(case.label for case in self.cases()) + "."
 
 
+def _whole_numbers(value):
+    """True for an int (not bool) or a non-empty list/tuple of ints: what `compare_counts` judges."""
+    def whole(item):
+        return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+    return whole(value) or (isinstance(value, (list, tuple)) and len(value) > 0 and all(map(whole, value)))
+
+
 def answered(*values):
-    """A value exercise's mistake detector: the answer is one of `values` (compared with ==)."""
-    return lambda outcomes: outcomes[0].value in values
+    """A value exercise's mistake detector: the answer is one of `values`, in any form.
+
+    13.0 and np.int64(13) are 13, and a tuple, ndarray or tensor is the list it holds, as in
+    `compare_counts`; other values compare with ==.
+    """
+    def normal(value):
+        try:
+            return as_count(value)
+        except AnswerError:
+            pass
+        try:
+            return tuple(normal(item) for item in as_sequence(value))
+        except AnswerError:
+            return value
+
+    wanted = [normal(v) for v in values]
+    return lambda outcomes: any(_equal(normal(outcomes[0].value), w) for w in wanted)
+
+
+def _equal(a, b):
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. arrays of different shapes
+        return False
 
 
 class ValueExercise(Exercise):
@@ -361,14 +413,16 @@ class ValueExercise(Exercise):
     Extra args:
       expected: expected() -> the right value, computed when a check runs (a prediction's
         check runs the code the student predicted).
-      compare: as for FunctionExercise; default `compare_values`.
+      compare: as for FunctionExercise; default `compare_counts` when expected() is a whole
+        number or a list of them (13, 13.0, np.int64(13) all pass; 13.5 does not; any sequence
+        type for a list), else `compare_values`.
       explain: explain(value) -> a sentence added when the answer passes (what running gave).
     """
 
     def __init__(self, *args, expected, compare=None, explain=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._expected_factory = expected
-        self._compare = compare or compare_values
+        self._compare = compare
         self._explain = explain
 
     @property
@@ -376,7 +430,9 @@ class ValueExercise(Exercise):
         return f"ex.{self.question}.check()"
 
     def compare(self, expected, got):
-        return self._compare(expected, got)
+        if self._compare is not None:
+            return self._compare(expected, got)
+        return compare_counts(expected, got) if _whole_numbers(expected) else compare_values(expected, got)
 
     def _check_attempted(self, answer):
         _check_not_missing(answer, f"your value of `{self.answer}`")
