@@ -69,7 +69,7 @@ def test_the_written_out_loop_measures_what_the_library_measures():
     text = stored_output("ratios = np.array(mine)")
     median = float(re.search(r"paired rounds: median ([\d.]+)", text).group(1))
     # Same model, same batch, same protocol: the two differ by the library's strategy wrapper only.
-    assert 0.6 < median < 1.6, text
+    assert 0.5 < median < 2.0, text
 
 
 def test_two_workers_are_not_far_below_the_model_that_shares_the_cores():
