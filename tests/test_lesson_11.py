@@ -36,7 +36,7 @@ def test_the_wrong_index_fails_one_process_and_the_alarm_ends_the_other():
 
 
 def test_one_command_ran_the_same_workers_to_the_end():
-    text = stored_output('"launch", "-np", "2"')
+    text = stored_output("launched = subprocess.run(")
     assert text.count("sum over the workers = 3.0") == 2 and "exit status 0" in text, text
 
 
@@ -45,3 +45,9 @@ def test_the_launcher_gives_ranks_per_host_and_stops_a_failed_job():
     assert "[worker 3] rank 3 local rank 1 host 1 TF_CONFIG task worker 3" in ranks, ranks
     stopped = stored_output("one_fails = ")
     assert "worker 1" in stopped and "exited with code 3" in stopped and "exit status 3" in stopped, stopped
+
+
+def test_the_trainer_launched_unchanged_trains_as_one_job():
+    text = stored_output("trained = subprocess.run(")
+    precision = float(re.search(r"test precision@1 ([\d.]+)", text).group(1))
+    assert "exit status 0" in text and precision > 0.85, text
