@@ -1,14 +1,14 @@
 """Exercises of notebook 08 (XLA): counting fusions, a compiled layer for every batch size,
-the talk's example on this CPU, and whether XLA is faster here.
+the slice shape XLA gives a Python loop, and a compiled loop whose slice XLA cannot see, repaired.
 
     from tfcourse.exercises import nb08 as ex
 
-The checks compile with XLA when they run (`experimental_get_compiler_ir`) and measure when a
-prediction is about speed: no count or timing is written down here.
+The checks compile with XLA when they run (`experimental_get_compiler_ir`). Every expected answer
+comes from the HLO *before* XLA's optimisation passes (the shapes TensorFlow hands to XLA), or
+from the reference run on the same machine: no timing and no CPU-specific fusion count is an
+expected value, so the answers are the same on any machine.
 """
 
-import collections
-import functools
 import linecache
 import re
 
@@ -20,7 +20,6 @@ from tfcourse.exercises.core import (
     FunctionExercise,
     Mistake,
     ValueExercise,
-    answered,
     compare_values,
 )
 
@@ -134,14 +133,20 @@ def count_fusions(function, *args):
 
 # ---------------------------------------------------------------- q2: a compiled layer for every batch size
 
+LAYER_DOC = '''\
+    """A layer whose weights are shaped like the picture, compiled with XLA: images float32
+    [batch, 28, 28], weights float32 [28, 28, units] (one weight per pixel and unit), biases [units]
+    -> relu(sum over the pixels of image * weights + biases), float32 [batch, units].
+    One trace must serve every batch size."""
+'''
+
 LAYER_SOLUTION = '''\
 @tf.function(jit_compile=True)
-def hidden_layer(images, weights, biases):
-    """The talk's layer, compiled with XLA: images float32 [batch, 28, 28], weights [784, units],
-    biases [units] -> relu(images as [batch, 784] @ weights + biases), float32 [batch, units].
-    Works for any batch size, known or not when traced."""
-    flat = tf.reshape(images, [-1, 784])  # -1: the batch size, whatever it is when this runs
-    return tf.nn.relu(tf.matmul(flat, weights) + biases)
+def picture_layer(images, weights, biases):
+''' + LAYER_DOC + '''\
+    flat_images = tf.reshape(images, [-1, 784])    # [batch, 784]: -1, whatever the batch is when it runs
+    flat_weights = tf.reshape(weights, [784, -1])  # [784, units]: the pixels in the images' order
+    return tf.nn.relu(tf.matmul(flat_images, flat_weights) + biases)
 '''
 
 UNITS = 16
@@ -149,7 +154,7 @@ UNITS = 16
 
 def _layer_cases():
     rng = np.random.default_rng(11)
-    weights = (0.05 * rng.normal(size=[784, UNITS])).astype(np.float32)
+    weights = (0.05 * rng.normal(size=[28, 28, UNITS])).astype(np.float32)
     biases = (0.1 * rng.normal(size=[UNITS])).astype(np.float32)
 
     def case(label, batch):
@@ -166,7 +171,8 @@ def _run_layer(function, case_input):
     images, weights, biases = (tf.constant(a) for a in case_input)
     output = function(images, weights, biases)
     if not isinstance(output, (tf.Tensor, np.ndarray)):
-        raise AnswerError(f"expected a float32 tensor [batch, {UNITS}] from `hidden_layer`, got {type(output).__name__}")
+        raise AnswerError(f"expected a float32 tensor [batch, {UNITS}] from `picture_layer`, got "
+                          f"{type(output).__name__}")
     result = {"output": np.asarray(output), "tf_function": hasattr(function, "experimental_get_compiler_ir"),
               "jit": False, "any_batch": None}
     if result["tf_function"]:
@@ -191,11 +197,11 @@ def _compare_layers(expected, got):
     if difference:
         return difference
     if not got["tf_function"]:
-        return "`hidden_layer` is a plain Python function: decorate it with `@tf.function(jit_compile=True)`"
+        return "`picture_layer` is a plain Python function: decorate it with `@tf.function(jit_compile=True)`"
     if not got["jit"]:
-        return "`hidden_layer` is not compiled with XLA: `@tf.function(jit_compile=True)`"
+        return "`picture_layer` is not compiled with XLA: `@tf.function(jit_compile=True)`"
     if got["any_batch"]:
-        return f"`hidden_layer` cannot be traced for an unknown batch size ({got['any_batch']})"
+        return f"`picture_layer` cannot be traced for an unknown batch size ({got['any_batch']})"
     return None
 
 
@@ -208,28 +214,29 @@ def _right_outputs_but(predicate):
 
 
 q2 = FunctionExercise(
-    "nb08.q2", "hidden_layer", "a compiled layer for every batch size",
+    "nb08.q2", "picture_layer", "a compiled layer for every batch size",
     prompt=(
-        "Write `hidden_layer(images, weights, biases)`, the talk's fusion example as a layer compiled with XLA: "
-        "decorate it with `@tf.function(jit_compile=True)`, flatten `images` (float32 `[batch, 28, 28]`) to "
-        "`[batch, 784]`, and return `relu(flat @ weights + biases)`. It must not depend on the batch size in "
-        "Python: one trace should serve batches of any size (the check traces it with the batch size unknown, "
-        "then runs batches of 1, 5 and 100)."),
+        "Write `picture_layer(images, weights, biases)`, a dense layer whose weights are stored shaped like the "
+        "picture: `images` float32 `[batch, 28, 28]`, `weights` float32 `[28, 28, units]` (the weight of pixel "
+        "(row, column) for each unit), `biases` `[units]`. Output unit u of an image is "
+        "`relu(sum over its pixels of pixel * weights[row, column, u] + biases[u])`, float32 `[batch, units]`. "
+        "Compile it with XLA (`@tf.function(jit_compile=True)`), and make one trace serve every batch size: "
+        "the check traces it with the batch size unknown, then runs batches of 1, 5 and 100."),
     skeleton='''\
 @tf.function(jit_compile=True)
-def hidden_layer(images, weights, biases):
-    """The talk's layer, compiled with XLA: images float32 [batch, 28, 28], weights [784, units],
-    biases [units] -> relu(images as [batch, 784] @ weights + biases), float32 [batch, units].
-    Works for any batch size, known or not when traced."""
+def picture_layer(images, weights, biases):
+''' + LAYER_DOC + '''\
     ...
 ''',
     solution=LAYER_SOLUTION,
     hints=[
-        "Three ops: `tf.reshape`, `tf.matmul` plus the biases, `tf.nn.relu`; XLA fuses the add and the ReLU.",
-        "`images.shape[0]` is a Python number fixed when the function is traced: a new batch size means a new "
-        "trace and a new compilation, and with the batch size unknown it is `None`.",
-        "Let TensorFlow work out the batch size when the function runs: `tf.reshape(images, [-1, 784])` "
-        "(or `tf.shape(images)[0]`, a tensor).",
+        "Flatten both so that a matmul does the sum over the pixels: images to `[batch, 784]`, weights to "
+        "`[784, units]`, each pixel in the same place in both.",
+        "`images.shape[0]` is a Python number fixed when the function is traced: with the batch size unknown it "
+        "is `None`. Section 4 reshaped with `-1`, computed when the function runs.",
+        "`tf.reshape(images, [-1, 784])` and `tf.reshape(weights, [784, -1])`, then "
+        "`tf.nn.relu(tf.matmul(...) + biases)`. (`tf.tensordot(images, weights, axes=2)` sums over both pixel "
+        "axes at once.)",
     ],
     mistakes=[
         Mistake("not_a_tf_function",
@@ -250,160 +257,277 @@ def hidden_layer(images, weights, biases):
                 detect=lambda outcomes: _right_outputs_but(
                     lambda got: got["tf_function"] and got["jit"] and got["any_batch"])(outcomes)
                 or _every_case_raised((TypeError, ValueError), r"None")(outcomes)),
+        Mistake("weights_flattened_in_another_order",
+                "the pixels of your weights are not in the images' order: `tf.reshape` keeps the memory order, "
+                "the last axis fastest, so `[28, 28, units]` reshaped to `[units, 784]` (then transposed) mixes "
+                "units and pixels. Reshape to `[784, -1]`: pixel-major, as the flattened images are.",
+                LAYER_SOLUTION.replace("tf.reshape(weights, [784, -1])", "tf.transpose(tf.reshape(weights, [-1, 784]))")),
         Mistake("forgot_relu",
                 "your layer gives negative numbers: the ReLU is missing. Return "
-                "`tf.nn.relu(tf.matmul(flat, weights) + biases)`.",
-                LAYER_SOLUTION.replace("return tf.nn.relu(tf.matmul(flat, weights) + biases)",
-                                       "return tf.matmul(flat, weights) + biases")),
+                "`tf.nn.relu(tf.matmul(flat_images, flat_weights) + biases)`.",
+                LAYER_SOLUTION.replace("return tf.nn.relu(tf.matmul(flat_images, flat_weights) + biases)",
+                                       "return tf.matmul(flat_images, flat_weights) + biases")),
     ],
     cases=_layer_cases, run=_run_layer, compare=_compare_layers,
 )
 
-# ---------------------------------------------------------------- q3: the talk's example on this CPU
+# ---------------------------------------------------------------- shapes XLA sees in a compiled function
 
 
-def _talk_example_hlo():
-    """The optimised HLO of relu(x @ w + b) at the notebook's shapes: x [100, 784], w [784, 128]."""
+def _slice_shapes(compiled, *args):
+    """[(opcode, [dims...]), ...] of every float32 slice, dynamic-slice and gather in the HLO
+    TensorFlow hands to XLA (stage "hlo": before XLA's passes, the same on any CPU)."""
+    from tfcourse import xla
+
+    text = compiled.experimental_get_compiler_ir(*args)(stage="hlo")
+    found = []
+    for instructions in xla.parse_hlo(text).values():
+        for inst in instructions:
+            if inst.opcode in ("slice", "dynamic-slice", "gather") and inst.shape.startswith("f32["):
+                dims = inst.shape[len("f32["):].split("]")[0]
+                found.append((inst.opcode, [int(d) for d in dims.split(",") if d]))
+    return found
+
+
+def _exec_snippet(source, filename, names):
+    """Runs our own snippet `source` (AutoGraph reads its source through linecache) -> {name: object}."""
     import tensorflow as tf
 
-    from tfcourse import xla
-
-    x = tf.random.stateless_normal([100, 784], seed=[0, 1])
-    w = tf.random.stateless_normal([784, 128], seed=[0, 2])
-    return xla.compiler_ir(xla.dense_relu, x, w, tf.zeros([128]))
-
-
-def _talk_example_fusions():
-    from tfcourse import xla
-
-    return len(xla.fusions(_talk_example_hlo()))
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"tf": tf}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our snippet, not the student's
+    return {name: namespace[name] for name in names}
 
 
-def _explain_fusions(value):
-    from tfcourse import xla
+# ---------------------------------------------------------------- q3: the slice of a Python loop
 
-    text = _talk_example_hlo()
-    inside = "; ".join(f"{', '.join(f.hlo_ops)} (from TF {', '.join(f.tf_ops)})" for f in xla.fusions(text))
-    outside = dict(xla.op_counts(text) - collections.Counter(fusion=value))
-    return f"compiling it here gives {value} fusion(s): {inside}; outside any fusion: {outside}."
+ROWS, BATCH, PY_STEPS = 3000, 250, 4
 
-
-def _compare_whole_number(expected, got):
-    if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
-        raise AnswerError(f"expected a whole number, got {type(got).__name__}")
-    return compare_values(expected, got, rtol=0, atol=0)
-
-
-q3 = ValueExercise(
-    "nb08.q3", "talk_example_fusions", "the talk's example on this CPU",
-    prompt=(
-        "The talk's picture: XLA fuses matmul, add and ReLU. On this machine's CPU, how many **fusions** does "
-        "`relu(x @ w + b)` become (x `[100, 784]`, w `[784, 128]`, as in section 1)? Set "
-        "`talk_example_fusions` to the number. The check compiles it and counts."),
-    skeleton="talk_example_fusions = ...\n",
-    solution="talk_example_fusions = 1  # add + ReLU in one loop kernel; the dot stays a matmul library call\n",
-    hints=["Section 1 printed the optimised HLO's fusions and what is left outside them.",
-           "On CPU the `dot` is not fused: XLA calls the optimised matmul library for it. What about add and ReLU?"],
-    mistakes=[
-        Mistake("one_kernel_per_op",
-                "XLA did fuse: the add and the ReLU became one loop kernel (the intermediate `x @ w + b` is never "
-                "written to memory). Three would mean no fusion at all.",
-                "talk_example_fusions = 3\n", detect=answered(3)),
-        Mistake("nothing_fused",
-                "there is a fusion: the add and the ReLU (`maximum` with 0) were fused into one loop kernel; "
-                "only the `dot` stayed outside.",
-                "talk_example_fusions = 0\n", detect=answered(0)),
-        Mistake("counted_kernels",
-                "2 is the number of kernels: one fusion (add + ReLU) plus the `dot`, which on CPU stays its own "
-                "library call outside any fusion. The question counts fusions.",
-                "talk_example_fusions = 2\n", detect=answered(2)),
-    ],
-    expected=_talk_example_fusions, compare=_compare_whole_number, explain=_explain_fusions,
-)
-
-# ---------------------------------------------------------------- q4: is XLA faster here?
-
-ROWS, BATCH, LOOP_STEPS = 2000, 100, 50
-
-LOOP_SOURCE = f'''\
-def sliced_loop(data, steps):           # data: float32 [{ROWS}, 784]
+PY_LOOP_SOURCE = f"""\
+@tf.function(jit_compile=True)
+def unrolled_sum(data):                     # data: float32 [{ROWS}, 784]
     total = tf.zeros([])
-    for i in tf.range(steps):
+    for i in range({PY_STEPS}):                  # a Python range, not tf.range
         start = (i * {BATCH}) % ({ROWS} - {BATCH})
         total += tf.reduce_sum(data[start:start + {BATCH}])
     return total
-
-plain = tf.function(sliced_loop)
-compiled = tf.function(sliced_loop, jit_compile=True)
-'''
+"""
 
 
-@functools.lru_cache(maxsize=1)
-def _loop_timings(repeats=5):
-    """{"plain": s, "compiled": s}: the best of `repeats` timed calls (LOOP_STEPS steps each) of each
-    loop, after a first call that traces and compiles. Cached: a check and its explanation agree."""
-    import time
-
+def _python_loop_slice():
+    """[rows, columns] of the slices XLA gets for PY_LOOP_SOURCE (all equal), read from its HLO."""
     import tensorflow as tf
 
-    # AutoGraph reads the loop's source to turn `for i in tf.range(...)` into a graph loop.
-    linecache.cache["<nb08 loop>"] = (len(LOOP_SOURCE), None, LOOP_SOURCE.splitlines(True), "<nb08 loop>")
-    namespace = {"tf": tf}
-    exec(compile(LOOP_SOURCE, "<nb08 loop>", "exec"), namespace)  # noqa: S102 - our snippet
-    data = tf.random.stateless_normal([ROWS, 784], seed=[0, 3])
-    steps = tf.constant(LOOP_STEPS)
-    timings = {}
-    for name in ("plain", "compiled"):
-        function = namespace[name]
-        function(data, steps).numpy()
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            function(data, steps).numpy()
-            best = min(best, time.perf_counter() - start)
-        timings[name] = best
-    return timings
+    compiled = _exec_snippet(PY_LOOP_SOURCE, "<nb08 python loop>", ["unrolled_sum"])["unrolled_sum"]
+    shapes = {tuple(dims) for _, dims in _slice_shapes(compiled, tf.zeros([ROWS, 784]))}
+    if len(shapes) != 1:
+        raise RuntimeError(f"nb08.q3: expected one slice shape in the HLO, found {sorted(shapes)}")
+    return list(shapes.pop())
 
 
-def _xla_faster():
-    timings = _loop_timings()
-    return timings["compiled"] < timings["plain"]
+def _as_dims(got):
+    """A shape answer as a list of ints: list/tuple/ndarray/tensor/TensorShape of whole numbers."""
+    if hasattr(got, "as_list"):  # a tf.TensorShape
+        got = got.as_list()
+    try:
+        array = np.asarray(got)
+    except Exception:
+        array = np.asarray(None, dtype=object)
+    if array.ndim != 1 or array.dtype.kind not in "iuf" or not np.all(np.mod(array, 1) == 0):
+        raise AnswerError(f"expected a shape like `[rows, columns]` (2 whole numbers), got {got!r}")
+    return [int(d) for d in array]
 
 
-def _compare_prediction(expected, got):
-    if not isinstance(got, (bool, np.bool_)):
-        raise AnswerError(f"expected True or False, got {type(got).__name__}")
-    return None if bool(got) == expected else f"measuring here, XLA is {'faster' if expected else 'slower'}"
+def _compare_shape(expected, got):
+    dims = _as_dims(got)
+    if len(dims) != len(expected):
+        raise AnswerError(f"expected a shape of {len(expected)} numbers `[rows, columns]`, got {dims}")
+    return None if dims == list(expected) else f"the compiled HLO slices shape {list(expected)}, you predicted {dims}"
 
 
-def _explain_timings(value):
-    timings = _loop_timings()
-    ratio = timings["compiled"] / timings["plain"]
-    comparison = f"{ratio:.1f} times slower" if ratio >= 1 else f"{1 / ratio:.1f} times faster"
-    return (f"measured here: {timings['plain'] * 1e3:.2f} ms without XLA, {timings['compiled'] * 1e3:.2f} ms with "
-            f"it, XLA {comparison}. XLA cannot see the slice's size, so each step works on all {ROWS} rows "
-            f"instead of {BATCH}: compiling is no promise of speed, measure.")
+def _said(*shapes):
+    def detect(outcomes):
+        try:
+            return _as_dims(outcomes[0].value) in [list(s) for s in shapes]
+        except AnswerError:
+            return False
+    return detect
 
 
-q4 = ValueExercise(
-    "nb08.q4", "xla_faster_for_loop", "is XLA faster here?",
+q3 = ValueExercise(
+    "nb08.q3", "python_loop_slice_shape", "the slice XLA gets from a Python loop",
     prompt=(
-        "Predict, then let the check measure it on this machine: the loop below sums batches of "
-        f"{BATCH} rows of a `[{ROWS}, 784]` tensor, sliced the Python way.\n\n```python\n" + LOOP_SOURCE + "```\n\n"
-        f"Once both are traced and compiled, is `compiled(data, tf.constant({LOOP_STEPS}))` faster than "
-        f"`plain(data, tf.constant({LOOP_STEPS}))`? Set `xla_faster_for_loop` to `True` or `False`. (Section 4 of "
-        "the notebook shows what XLA makes of this slice.)"),
-    skeleton="xla_faster_for_loop = ...\n",
-    solution="xla_faster_for_loop = False  # the slice's size is unknown to XLA: each step works on all 2000 rows\n",
-    hints=["Section 4: what shape does the slice `data[start:start + 100]` get in the compiled loop?",
-           "XLA compiles for static shapes; a slice whose size it cannot see becomes a slice of the whole tensor."],
+        "Section 4's loop ran over `tf.range(steps)`. Here the loop runs over a Python `range`, and the data "
+        f"has {ROWS:,} rows, batches of {BATCH}:\n\n```python\n" + PY_LOOP_SOURCE + "```\n\n"
+        "Predict the shape of the slices in the HLO that TensorFlow hands to XLA for "
+        f"`unrolled_sum(tf.zeros([{ROWS}, 784]))`. Set `python_loop_slice_shape` to it as `[rows, columns]`. "
+        "The check compiles the function and reads the shapes from its HLO."),
+    skeleton="python_loop_slice_shape = ...\n",
+    solution=(f"python_loop_slice_shape = [{BATCH}, 784]  # a Python loop is unrolled while tracing: "
+              "each start is a constant\n"),
+    hints=["What is `i` while the function is traced: a tensor, or a Python int?",
+           "A Python `for` runs while tracing and writes one slice per iteration into the graph; "
+           "`(i * 250) % 2750` is then a plain number. What can XLA see about `data[start:start + 250]`?"],
     mistakes=[
-        Mistake("assumed_xla_is_faster",
-                "compiling is no promise of speed: XLA cannot see the size of `data[start:start + 100]` inside the "
-                "loop, so every step works on the whole tensor (section 4). `tf.slice` with a fixed size fixes it.",
-                "xla_faster_for_loop = True\n", detect=lambda outcomes: outcomes[0].value is True),
+        Mistake("python_loop_seen_as_graph_loop",
+                "that is what a `tf.range` loop gives: its `start` is a tensor, unknown to XLA. A Python `range` "
+                "loop runs while the function is traced: `i` is 0, 1, 2, 3, every `start` a constant, and each "
+                "of the 4 slices has a size XLA can see.",
+                f"python_loop_slice_shape = [{ROWS}, 784]\n", detect=_said([ROWS, 784])),
+        Mistake("rows_and_columns_swapped",
+                "the slice keeps all 784 columns of the rows it takes: `[rows, columns]`.",
+                f"python_loop_slice_shape = [784, {BATCH}]\n", detect=_said([784, BATCH], [784, ROWS])),
     ],
-    expected=_xla_faster, compare=_compare_prediction, explain=_explain_timings,
+    expected=_python_loop_slice, compare=_compare_shape,
+    explain=lambda value: (f"its HLO slices {value} {PY_STEPS} times: a Python loop is unrolled while tracing, so "
+                           "every start is a constant; with `tf.range` the start is a tensor and the slice "
+                           f"becomes the whole [{ROWS}, 784]."),
+)
+
+# ---------------------------------------------------------------- q4: repair a compiled loop
+
+WIDTH = 10
+
+WINDOWS_BROKEN = f"""\
+@tf.function(jit_compile=True)
+def window_sums(data, steps):
+    \"\"\"data float32 [rows, columns], steps int32 [] -> float32 [steps]: entry i is the sum of the
+    {WIDTH} columns starting at column (i * {WIDTH}) % (columns - {WIDTH}), over all rows.\"\"\"
+    sums = tf.TensorArray(tf.float32, size=steps)
+    for i in tf.range(steps):
+        start = (i * {WIDTH}) % (data.shape[1] - {WIDTH})
+        sums = sums.write(i, tf.reduce_sum(data[:, start:start + {WIDTH}]))
+    return sums.stack()
+"""
+
+WINDOWS_SOLUTION = WINDOWS_BROKEN.replace(
+    f"tf.reduce_sum(data[:, start:start + {WIDTH}])",
+    f"tf.reduce_sum(tf.slice(data, [0, start], [data.shape[0], {WIDTH}]))")
+
+
+def _window_cases():
+    rng = np.random.default_rng(12)
+
+    def case(label, rows, columns, steps):
+        return Case(label, (rng.normal(size=[rows, columns]).astype(np.float32), steps))
+
+    return [case("a [64, 1000] matrix, 7 windows", 64, 1000, 7),
+            case("a [3, 50] matrix, 12 windows (they wrap around)", 3, 50, 12),
+            case("a [200, 31] matrix, 1 window", 200, 31, 1)]
+
+
+def _windows_oracle(data, steps):
+    """numpy: what `window_sums` must return."""
+    columns = data.shape[1]
+    return np.array([data[:, (i * WIDTH) % (columns - WIDTH):][:, :WIDTH].sum(dtype=np.float64)
+                     for i in range(steps)], np.float32)
+
+
+def _run_windows(function, case_input):
+    """-> {"sums": float array [steps], "jit": bool, "largest": None or (opcode, dims) of the largest
+    float32 slice/gather in the HLO XLA gets, "data_shape": [rows, columns]}."""
+    import tensorflow as tf
+
+    data, steps = tf.constant(case_input[0]), tf.constant(case_input[1], tf.int32)
+    sums = function(data, steps)
+    if not isinstance(sums, (tf.Tensor, np.ndarray)):
+        raise AnswerError(f"expected a float32 tensor [steps] from `window_sums`, got {type(sums).__name__}")
+    result = {"sums": np.asarray(sums), "jit": False, "largest": None, "shapes": [],
+              "data_shape": list(case_input[0].shape)}
+    if hasattr(function, "experimental_get_compiler_ir"):
+        try:
+            shapes = _slice_shapes(function, data, steps)
+            result["jit"] = True
+        except ValueError as error:
+            if "jit_compile" not in str(error):
+                raise
+            shapes = []
+        result["shapes"] = shapes
+        if shapes:
+            result["largest"] = max(shapes, key=lambda found: np.prod(found[1]))
+    return result
+
+
+def _compare_windows(expected, got):
+    difference = compare_values(expected["sums"], got["sums"], rtol=1e-4, atol=1e-3)
+    if difference:
+        return f"the window sums: {difference}"
+    if not got["jit"]:
+        return "`window_sums` is not compiled with XLA: keep `@tf.function(jit_compile=True)`"
+    rows, columns = got["data_shape"]
+    if got["largest"] is not None and np.prod(got["largest"][1]) > rows * WIDTH:
+        opcode, dims = got["largest"]
+        return (f"XLA still gets a {opcode} of shape {dims} from a [{rows}, {columns}] matrix (expected at most "
+                f"[{rows}, {WIDTH}]): the window's size is not one it can see")
+    return None
+
+
+def _full_slice(outcomes):
+    return all(o.error is None and o.value["jit"] and o.value["largest"] is not None
+               and np.prod(o.value["largest"][1]) > o.value["data_shape"][0] * WIDTH for o in outcomes)
+
+
+def _sliced_to_size_afterwards(outcomes):
+    """The whole matrix is sliced, then cut to [rows, WIDTH] by a second, static slice (`tf.slice`
+    with a size of -1)."""
+    return _full_slice(outcomes) and all(
+        ("slice", [o.value["data_shape"][0], WIDTH]) in [(op, dims) for op, dims in o.value["shapes"]]
+        for o in outcomes)
+
+
+def _right_sums(outcomes):
+    return all(o.error is None and compare_values(_windows_oracle(*case.input), o.value["sums"], rtol=1e-4,
+                                                 atol=1e-3) is None for o, case in zip(outcomes, q4.cases()))
+
+
+q4 = FunctionExercise(
+    "nb08.q4", "window_sums", "repair a compiled loop",
+    prompt=(
+        f"This compiled function sums windows of {WIDTH} columns of a matrix, one window per loop step. It gives "
+        "the right numbers, but XLA cannot see the size of `data[:, start:start + "
+        f"{WIDTH}]` (section 4), so every step slices the whole matrix. Repair it: same results, and no slice in "
+        f"its HLO larger than `[rows, {WIDTH}]`. The check runs it on matrices of several shapes and reads the "
+        "HLO TensorFlow hands to XLA.\n\n```python\n" + WINDOWS_BROKEN + "```"),
+    skeleton=WINDOWS_BROKEN.replace(
+        f"        sums = sums.write(i, tf.reduce_sum(data[:, start:start + {WIDTH}]))\n",
+        f"        sums = sums.write(i, ...)  # the sum of the {WIDTH} columns from `start`, a slice XLA can size\n"),
+    solution=WINDOWS_SOLUTION,
+    hints=["Which of the slice's numbers are tensors when the loop is traced, and which are Python ints?",
+           "`tf.slice(data, begin, size)` takes the size separately from the begin: give it a size that "
+           "does not depend on `start`.",
+           f"`tf.slice(data, [0, start], [data.shape[0], {WIDTH}])`: all rows (a Python int once traced), "
+           f"{WIDTH} columns. A size of -1 means \"to the end\", which depends on `start` again."],
+    mistakes=[
+        Mistake("size_minus_one",
+                "the sums are right, but XLA still slices the whole matrix ({detail}): a size of -1 in "
+                "`tf.slice` means \"up to the end\", and where the end is depends on `start`. Give both sizes: "
+                f"`[data.shape[0], {WIDTH}]`.",
+                WINDOWS_SOLUTION.replace(f"[data.shape[0], {WIDTH}]", f"[-1, {WIDTH}]"),
+                detect=lambda outcomes: _right_sums(outcomes) and _sliced_to_size_afterwards(outcomes) and (
+                    f"a {outcomes[0].value['largest'][0]} of shape {outcomes[0].value['largest'][1]}")),
+        Mistake("still_a_python_slice",
+                "the sums are right, but XLA still slices the whole matrix ({detail}): `data[:, start:start + "
+                f"{WIDTH}]` with a tensor `start` has a size XLA cannot see. Use `tf.slice(data, [0, start], "
+                f"[data.shape[0], {WIDTH}])` (or `tf.gather` of {WIDTH} column indices).",
+                WINDOWS_BROKEN,
+                detect=lambda outcomes: _right_sums(outcomes) and _full_slice(outcomes) and (
+                    f"a {outcomes[0].value['largest'][0]} of shape {outcomes[0].value['largest'][1]}")),
+        Mistake("jit_compile_dropped",
+                "the sums are right, but without `jit_compile=True` nothing is compiled by XLA: keep "
+                "`@tf.function(jit_compile=True)` and give the slice a size XLA can see.",
+                WINDOWS_SOLUTION.replace("@tf.function(jit_compile=True)", "@tf.function"),
+                detect=lambda outcomes: _right_sums(outcomes) and all(not o.value["jit"] for o in outcomes)),
+        Mistake("rows_instead_of_columns",
+                f"your window takes {WIDTH} *rows* from `start`: the window is {WIDTH} columns of every row, "
+                f"`tf.slice(data, [0, start], [data.shape[0], {WIDTH}])`.",
+                WINDOWS_SOLUTION.replace(f"tf.slice(data, [0, start], [data.shape[0], {WIDTH}])",
+                                         f"tf.slice(data, [start, 0], [{WIDTH}, data.shape[1]])"),
+                detect=lambda outcomes: any(
+                    o.error is None and o.value["largest"] is not None
+                    and o.value["largest"][1] == [WIDTH, o.value["data_shape"][1]] for o in outcomes)
+                and not _right_sums(outcomes)),
+    ],
+    cases=_window_cases, run=_run_windows, compare=_compare_windows,
 )
 
 EXERCISES = [q1, q2, q3, q4]

@@ -1,9 +1,9 @@
-"""Exercises of notebook 09 (distributed): a step under `strategy.run`, a worker's TF_CONFIG,
-the global batch, and a prediction of staleness in asynchronous training.
+"""Exercises of notebook 09 (distributed): accuracy under `strategy.run`, a worker's TF_CONFIG,
+how a last partial batch is split, and a prediction of staleness in asynchronous training.
 
     from tfcourse.exercises import nb09 as ex
 
-The step is checked under a MirroredStrategy with 2 replicas on "/cpu:0" and "/cpu:1". The
+The replicas' work is checked under a MirroredStrategy with 2 replicas on "/cpu:0" and "/cpu:1". The
 notebook's first cell splits the CPU into those 2 logical devices before TensorFlow starts (the
 exercise section runs after it). In a process that started TensorFlow with one CPU device (a
 test run, a kernel restarted without that cell) soft placement puts both replicas on /cpu:0:
@@ -49,178 +49,142 @@ def _replica_devices():
     return [d if d.lstrip("/") in have else REPLICA_DEVICES[0] for d in REPLICA_DEVICES]
 
 
-# ---------------------------------------------------------------- q1: a step under strategy.run
+# ---------------------------------------------------------------- q1: accuracy under strategy.run
 
-STEP_SOLUTION = '''\
-def distributed_step(strategy, model, optimizer, images, labels, global_batch_size):
-    """One synchronous step on every replica; returns the loss of the global batch (float32 scalar).
+ACCURACY_SOLUTION = '''\
+def distributed_accuracy(strategy, model, images, labels, global_batch_size):
+    """The fraction of the global batch `model` classifies right (a float32 scalar), each replica
+    counting on its own part: images, labels are distributed values (one part per replica)."""
+    def count_correct(images, labels):
+        predicted = tf.argmax(model(images), axis=1, output_type=tf.int32)
+        return tf.reduce_sum(tf.cast(predicted == labels, tf.float32))
 
-    images, labels: distributed values (one [per-replica batch, 784] / [per-replica batch] part per replica).
-    """
-    def replica_step(images, labels):
-        with tf.GradientTape() as tape:
-            logits = model(images)
-            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-            # Divide by the GLOBAL batch: the replicas' gradients are summed.
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
-
-    per_replica_loss = strategy.run(replica_step, args=(images, labels))
-    return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)
+    counts = strategy.run(count_correct, args=(images, labels))
+    # Counts add up; accuracies of unequal parts would not (3 + 2 examples, or 1 + 0).
+    total = strategy.reduce("SUM", counts, axis=None)
+    return total / global_batch_size
 '''
 
-LEARNING_RATE = 0.5
 
-
-def _step_cases():
+def _accuracy_cases():
     rng = np.random.default_rng(8)
 
-    def case(label, labels, seed):
-        images = rng.uniform(size=[len(labels), 784]).astype(np.float32)
-        return Case(label, {"images": images, "labels": np.asarray(labels, np.int32), "seed": seed})
+    def case(label, size, seed):
+        images = rng.uniform(size=[size, 784]).astype(np.float32)
+        # Which examples get the label the model predicts: the rest get another one.
+        right = rng.uniform(size=size) < 0.6
+        right[0] = True
+        return Case(label, {"images": images, "right": right, "seed": seed})
 
-    return [case("a global batch of 6 (3 per replica, labels 0..9)", [0, 9, 4, 9, 0, 3], seed=1),
-            case("a last partial batch of 5 (split 3 + 2)", [9, 1, 2, 0, 5], seed=2),
-            case("a global batch of 1 (one replica gets nothing)", [9], seed=3)]
+    return [case("a global batch of 6 (3 per replica)", 6, seed=1),
+            case("a last partial batch of 5 (split 3 + 2)", 5, seed=2),
+            case("a global batch of 7 (split 4 + 3)", 7, seed=3),
+            case("a global batch of 1 (one replica gets nothing)", 1, seed=4)]
 
 
-def _run_step(function, case_input):
-    """A fresh small MLP and SGD optimizer under the 2-replica strategy, one step -> {loss, moved}."""
+def _distribute(strategy, *arrays):
+    """Each array split over the replicas as a distributed dataset splits a batch (5 -> 3 + 2, 1 -> 1 + 0)."""
     import tensorflow as tf
 
+    parts = np.array_split(np.arange(len(arrays[0])), strategy.num_replicas_in_sync)
+    return [strategy.experimental_distribute_values_from_function(
+        lambda context, array=array: tf.constant(array[parts[context.replica_id_in_sync_group]]))
+        for array in arrays]
+
+
+def _accuracy_labels(model, case_input):
+    """int32 labels: the model's own prediction where case_input["right"], another class elsewhere."""
+    import tensorflow as tf
+
+    predicted = np.argmax(model(tf.constant(case_input["images"])).numpy(), axis=1)
+    return np.where(case_input["right"], predicted, (predicted + 1) % 10).astype(np.int32)
+
+
+def _run_accuracy(function, case_input):
+    """A small MLP under the 2-replica strategy -> the answer's value on the distributed batch."""
     from tfcourse import mnist
 
     strategy = _strategy()
     with strategy.scope():
         model = mnist.MLP(16, 8, seed=case_input["seed"])
-        optimizer = tf.keras.optimizers.SGD(LEARNING_RATE)
-    images, labels = case_input["images"], case_input["labels"]
-    # Split as a distributed dataset splits a batch (5 -> 3 + 2, 1 -> 1 + 0), without its slow iterator.
-    parts = np.array_split(np.arange(len(images)), strategy.num_replicas_in_sync)
-    distributed_images, distributed_labels = (
-        strategy.experimental_distribute_values_from_function(
-            lambda context, array=array: tf.constant(array[parts[context.replica_id_in_sync_group]]))
-        for array in (images, labels))
-    before = model.get_weights()
-    loss = function(strategy, model, optimizer, distributed_images, distributed_labels, len(images))
-    if loss is Ellipsis:  # `return ...` of the skeleton: not attempted yet
+    images = case_input["images"]
+    distributed_images, distributed_labels = _distribute(strategy, images, _accuracy_labels(model, case_input))
+    value = function(strategy, model, distributed_images, distributed_labels, len(images))
+    if value is Ellipsis:  # `return ...` of the skeleton: not attempted yet
         return Ellipsis
-    if type(loss).__name__ == "PerReplica":
-        return {"loss": loss, "moved": None}
-    after = model.get_weights()
-    return {"loss": loss, "moved": {name: after[name] - before[name] for name in before}}
-
-
-def _compare_steps(expected, got):
-    if got["moved"] is None:
-        raise AnswerError("`distributed_step` returned one loss per replica (a PerReplica value): return one "
+    if type(value).__name__ == "PerReplica":
+        raise AnswerError("`distributed_accuracy` returned one value per replica (a PerReplica value): return one "
                           "number, `strategy.reduce(...)` of them")
-    try:
-        difference = compare_values(expected["loss"], got["loss"], rtol=1e-4)
-    except AnswerError as wrong:
-        raise AnswerError(f"`distributed_step` must return the loss of the global batch: {wrong}") from None
-    if difference:
-        return f"the returned loss: {difference}"
-    for name, moved in expected["moved"].items():
-        if not np.allclose(got["moved"][name], moved, rtol=1e-3, atol=1e-6):
-            return f"the update of {name} differs from one SGD step on the whole batch"
-    return None
+    return value
 
 
-def _update_ratio(outcomes, expected):
-    """got update / reference update of the softmax biases, per case (None if unusable)."""
-    ratios = []
-    for outcome, reference in zip(outcomes, expected):
-        if outcome.error is not None or outcome.value["moved"] is None:
-            return None
-        got = outcome.value["moved"]["softmax_linear/biases"].astype(np.float64)
-        want = reference.value["moved"]["softmax_linear/biases"].astype(np.float64)
-        ratios.append(float(np.dot(got, want) / np.dot(want, want)))
-    return ratios
+def _every_case_raised_with(text):
+    return lambda outcomes: all(o.error is not None and text in str(o.error) for o in outcomes)
 
 
-def _updates_scaled_by_replicas(outcomes):
-    """The evenly split batch moved the weights 2x (the number of replicas) as far as it should."""
-    ratios = _update_ratio(outcomes, q1._expected())
-    return ratios is not None and np.isclose(ratios[0], len(REPLICA_DEVICES), rtol=1e-3)
-
-
-def _not_under_strategy_run(outcomes):
-    return all(o.error is not None and "PerReplica" in str(o.error) for o in outcomes)
-
-
-def _returned_per_replica(outcomes):
-    return all(o.error is None and o.value["moved"] is None for o in outcomes)
+def _right_on_even_splits_only(outcomes):
+    """Right where both replicas got as many examples, wrong (or NaN) where they did not."""
+    if any(o.error is not None for o in outcomes):
+        return False
+    right = [compare_values(e.value, o.value, rtol=1e-5) is None for e, o in zip(q1._expected(), outcomes)]
+    return right[0] and not all(right[1:])
 
 
 q1 = FunctionExercise(
-    "nb09.q1", "distributed_step", "one step under strategy.run",
+    "nb09.q1", "distributed_accuracy", "accuracy under strategy.run",
     prompt=(
-        "Write `distributed_step(strategy, model, optimizer, images, labels, global_batch_size)`, the trainer's "
-        "synchronous step on a `MirroredStrategy` with 2 replicas. Inside a `replica_step(images, labels)` "
-        "function: the per-example losses "
-        "(`tf.nn.sparse_softmax_cross_entropy_with_logits`), averaged over the **global** batch with "
-        "`tf.nn.compute_average_loss(..., global_batch_size=...)` under a `tf.GradientTape`, then "
-        "`optimizer.apply_gradients` (it sums the replicas' gradients). Run it on every replica with "
-        "`strategy.run`, and return the loss of the whole batch, `strategy.reduce` of the replicas' losses. "
-        "`images` and `labels` are already distributed (one part per replica); the check compares the loss and "
-        "the update with one SGD step on one device."),
+        "Section 1's step summed the replicas' *losses*, each already divided by the global batch. Now "
+        "measure instead of train: write `distributed_accuracy(strategy, model, images, labels, "
+        "global_batch_size)` returning the fraction of the global batch that `model` classifies right "
+        "(a float scalar; the predicted class is the argmax of the logits). Each replica must work on its "
+        "own part of the batch (`strategy.run`), and the parts combine into one number (`strategy.reduce`). "
+        "`images` and `labels` are already distributed over the 2 replicas; the check uses global batches "
+        "that do not split evenly (5 as 3 + 2, 1 as 1 + 0) and compares with one device."),
     skeleton='''\
-def distributed_step(strategy, model, optimizer, images, labels, global_batch_size):
-    """One synchronous step on every replica; returns the loss of the global batch (float32 scalar)."""
-    def replica_step(images, labels):
-        ...
-
-    return ...
+def distributed_accuracy(strategy, model, images, labels, global_batch_size):
+    """The fraction of the global batch `model` classifies right (a float32 scalar), each replica
+    counting on its own part: images, labels are distributed values (one part per replica)."""
+    ...
 ''',
-    solution=STEP_SOLUTION,
+    solution=ACCURACY_SOLUTION,
     hints=[
-        "Two levels: `replica_step` is what one replica does with its part of the batch; `strategy.run` "
-        "calls it on every replica and gives back one value per replica.",
-        "Each replica divides the sum of its losses by the global batch "
-        "(`tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)`): summed over the "
-        "replicas, that is the mean over the whole batch, and so are the summed gradients.",
-        "`per_replica_loss = strategy.run(replica_step, args=(images, labels))`, then "
-        "`strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)`: SUM, since each part was "
-        "already divided by the global batch.",
+        "What a replica returns must add up across replicas into the answer's numerator: a count, not a "
+        "fraction.",
+        "In the replica function: `tf.argmax(model(images), axis=1, output_type=tf.int32)`, compared with the "
+        "labels, cast to float and summed. Then `strategy.run(...)` and `strategy.reduce(...)`.",
+        "Reduce the counts with `tf.distribute.ReduceOp.SUM` and divide by `global_batch_size`: a MEAN of the "
+        "replicas' accuracies weighs 3 examples like 2 (and a replica with no example gives NaN).",
     ],
     mistakes=[
-        Mistake("step_without_strategy_run",
-                "your step got the distributed batch as it is (a `PerReplica` value, one part per replica): call "
-                "`strategy.run(replica_step, args=(images, labels))`, which hands each replica its own part.",
-                STEP_SOLUTION.replace("strategy.run(replica_step, args=(images, labels))",
-                                      "replica_step(images, labels)"),
-                detect=_not_under_strategy_run),
-        Mistake("loss_not_reduced",
-                "you returned one loss per replica: combine them into the loss of the batch with "
-                "`strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)`.",
-                STEP_SOLUTION.replace("return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica_loss, axis=None)",
-                                      "return per_replica_loss"),
-                detect=_returned_per_replica),
-        Mistake("averaged_by_per_replica_batch",
-                "the weights moved 2x too far: each replica averaged over its own part of the batch, and the "
-                "replicas' gradients are then summed, so the loss is scaled twice. Divide by the global batch: "
-                "`tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)`.",
-                STEP_SOLUTION.replace(
-                    "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)",
-                    "tf.reduce_mean(per_example)"),
-                detect=_updates_scaled_by_replicas),
-        Mistake("reduce_mean_of_replica_losses",
-                "the update is right but the loss is half what it should be: each replica's loss is already its "
-                "share of the global mean, so add them up with `ReduceOp.SUM`; `MEAN` divides by the replicas "
-                "once more.",
-                STEP_SOLUTION.replace("tf.distribute.ReduceOp.SUM", "tf.distribute.ReduceOp.MEAN")),
-        Mistake("global_batch_size_left_out",
-                "right on evenly split batches, wrong on the last partial one: without `global_batch_size`, "
-                "`compute_average_loss` assumes every replica got as many examples as this one (5 split 3 + 2 "
-                "counts as 6 and 4). Pass `global_batch_size=global_batch_size`.",
-                STEP_SOLUTION.replace(
-                    "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)",
-                    "tf.nn.compute_average_loss(per_example)")),
+        Mistake("mean_of_replica_accuracies",
+                "right when both replicas get as many examples, wrong on 5 = 3 + 2 and on 1 = 1 + 0: the MEAN of "
+                "per-replica accuracies weighs each replica alike (and an empty replica's accuracy is 0/0). "
+                "Let each replica count its correct examples, SUM the counts, divide by `global_batch_size`.",
+                ACCURACY_SOLUTION.replace(
+                    "return tf.reduce_sum(tf.cast(predicted == labels, tf.float32))",
+                    "return tf.reduce_mean(tf.cast(predicted == labels, tf.float32))").replace(
+                    'total = strategy.reduce("SUM", counts, axis=None)\n    return total / global_batch_size',
+                    'return strategy.reduce("MEAN", counts, axis=None)'),
+                detect=_right_on_even_splits_only),
+        Mistake("not_under_strategy_run",
+                "your code called the model on the distributed batch itself (a `PerReplica` value, one part per "
+                "replica): call `strategy.run(count_correct, args=(images, labels))`, which hands each replica "
+                "its own part.",
+                ACCURACY_SOLUTION.replace("strategy.run(count_correct, args=(images, labels))",
+                                          "count_correct(images, labels)"),
+                detect=_every_case_raised_with("PerReplica")),
+        Mistake("sum_of_replica_accuracies",
+                "you added up the replicas' accuracies: each is a fraction of its own part, so the sum can pass "
+                "1. Count correct examples per replica, SUM the counts, divide by `global_batch_size`.",
+                ACCURACY_SOLUTION.replace(
+                    "return tf.reduce_sum(tf.cast(predicted == labels, tf.float32))",
+                    "return tf.reduce_mean(tf.cast(predicted == labels, tf.float32))").replace(
+                    "return total / global_batch_size", "return total"),
+                detect=lambda outcomes: outcomes[0].error is None and compare_values(
+                    len(REPLICA_DEVICES) * np.asarray(q1._expected()[0].value), outcomes[0].value, rtol=1e-5) is None),
     ],
-    cases=_step_cases, run=_run_step, compare=_compare_steps,
+    cases=_accuracy_cases, run=_run_accuracy,
+    compare=lambda expected, got: compare_values(expected, got, rtol=1e-5),
 )
 
 # ---------------------------------------------------------------- q2: a worker's TF_CONFIG
@@ -295,7 +259,7 @@ def _workers(value):
 q2 = FunctionExercise(
     "nb09.q2", "worker_tf_config", "a worker's TF_CONFIG",
     prompt=(
-        "`tfcourse launch -np 2` gives every worker process a `TF_CONFIG`: the addresses of the whole cluster "
+        "A multi-worker job gives every worker process a `TF_CONFIG`: the addresses of the whole cluster "
         "and which task this process is. Write `worker_tf_config(host, ports, index)` returning that dict for "
         "worker `index` of a cluster of `len(ports)` workers, all on `host`, worker i listening on `ports[i]`: "
         "`{\"cluster\": {\"worker\": [\"host:port\", ...]}, \"task\": {\"type\": \"worker\", \"index\": ...}}`. "
@@ -354,59 +318,56 @@ def worker_tf_config(host, ports, index):
     cases=_config_cases, run=_resolve, compare=_compare_configs,
 )
 
-# ---------------------------------------------------------------- q3: the global batch
+# ---------------------------------------------------------------- q3: the last batch's split
+
+NUM_EXAMPLES, GLOBAL_BATCH = 1025, 100
 
 
-def _per_replica_batches(global_batch_size):
-    """Distributes one batch of `global_batch_size` examples over the 2 replicas -> examples per replica."""
+def _last_step_split():
+    """[examples of replica 0, of replica 1] in the last step of NUM_EXAMPLES examples batched by
+    GLOBAL_BATCH and distributed over the 2 replicas: what TensorFlow does, run here."""
     import tensorflow as tf
 
     strategy = _strategy()
-    dataset = tf.data.Dataset.range(10 * global_batch_size).batch(global_batch_size)
-    first = next(iter(strategy.experimental_distribute_dataset(dataset)))
-    return [int(part.shape[0]) for part in strategy.experimental_local_results(first)]
+    dataset = tf.data.Dataset.range(NUM_EXAMPLES).batch(GLOBAL_BATCH)
+    *_, last = strategy.experimental_distribute_dataset(dataset)
+    return [int(part.shape[0]) for part in strategy.experimental_local_results(last)]
 
 
-PER_REPLICA_BATCH = 50
-
-
-def _global_batch():
-    return PER_REPLICA_BATCH * _strategy().num_replicas_in_sync
-
-
-def _explain_global_batch(value):
-    sizes = _per_replica_batches(value)
+def _explain_split(value):
     devices = _replica_devices()
     where = f"({' and '.join(devices)})" if len(set(devices)) == len(devices) else \
         f"(both on {devices[0]}: run the notebook's first cell first for a device each)"
-    return (f"distributing batches of {value} over the {len(sizes)} replicas {where} gives them "
-            f"{sizes} examples: `global_batch_size={value}` in `compute_average_loss`.")
+    return (f"the last batch holds {NUM_EXAMPLES % GLOBAL_BATCH} examples, split {value} over the 2 replicas "
+            f"{where}: as evenly as it goes, the first replica takes the odd one.")
 
 
 q3 = ValueExercise(
-    "nb09.q3", "global_batch_size", "the global batch",
+    "nb09.q3", "last_step_split", "the last, partial batch",
     prompt=(
-        "Each of the 2 replicas should compute on 50 examples per step. What batch size goes into "
-        "`dataset.batch(...)` before `strategy.experimental_distribute_dataset` splits it, and into "
-        "`tf.nn.compute_average_loss(..., global_batch_size=...)`? Set `global_batch_size` to the number. "
-        "The check distributes such batches over the 2 replicas and counts what each gets."),
-    skeleton="global_batch_size = ...\n",
-    solution="global_batch_size = 50 * 2  # per-replica batch x replicas\n",
-    hints=["The distributed dataset cuts each batch into one part per replica.",
-           "The global batch is what all replicas together see in one step: per-replica batch x replicas."],
+        f"A training set of {NUM_EXAMPLES:,} examples is batched with `dataset.batch({GLOBAL_BATCH})` and split by "
+        "`strategy.experimental_distribute_dataset` over 2 replicas, as in section 1. How many examples does "
+        "each replica get in the **last** step? Set `last_step_split` to `[replica 0, replica 1]`. The check "
+        "distributes such a dataset and counts."),
+    skeleton="last_step_split = ...\n",
+    solution=(f"last_step_split = [13, 12]  # {NUM_EXAMPLES} % {GLOBAL_BATCH} = 25 examples left: "
+              "split as evenly as it goes\n"),
+    hints=[f"How many examples are left for the last batch of {GLOBAL_BATCH}?",
+           "The distributed dataset splits every global batch, the last one too, as evenly as it can."],
     mistakes=[
-        Mistake("per_replica_batch_as_global",
-                "50 is what one replica gets; the dataset is batched with what all replicas together get, "
-                "and split from there: per-replica batch x replicas.",
-                "global_batch_size = 50\n", detect=answered(50)),
-        Mistake("divided_by_replicas",
-                "splitting a batch of 25 over 2 replicas leaves each about 12: the global batch is the "
-                "per-replica batch *times* the replicas.",
-                "global_batch_size = 50 // 2\n", detect=answered(25)),
+        Mistake("full_batch_assumed",
+                f"{NUM_EXAMPLES:,} is no multiple of {GLOBAL_BATCH}: without `drop_remainder=True` the last "
+                f"batch keeps the {NUM_EXAMPLES % GLOBAL_BATCH} examples left over, and that is what the replicas "
+                "share.",
+                "last_step_split = [50, 50]\n", detect=answered([50, 50])),
+        Mistake("one_replica_takes_the_rest",
+                "a partial batch is not handed to one replica: it is split as evenly as it goes.",
+                "last_step_split = [25, 0]\n", detect=answered([25, 0], [0, 25])),
+        Mistake("odd_example_dropped_or_misplaced",
+                "25 examples do not halve: none is dropped, and the first replica gets the odd one.",
+                "last_step_split = [12, 12]\n", detect=answered([12, 12], [12, 13], [13, 13])),
     ],
-    expected=_global_batch,
-    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
-    explain=_explain_global_batch,
+    expected=_last_step_split, explain=_explain_split,
 )
 
 # ---------------------------------------------------------------- q4: predict the staleness
@@ -438,21 +399,6 @@ def _simulated_staleness(num_workers=NUM_WORKERS, num_updates=NUM_UPDATES):
     return staleness
 
 
-def _compare_staleness(expected, got):
-    if isinstance(got, np.ndarray):
-        got = got.tolist()
-    if not isinstance(got, (list, tuple)) or not all(isinstance(v, (int, np.integer)) for v in got):
-        raise AnswerError(f"expected a list of {NUM_UPDATES} integers like `[0, 0, ...]`, got "
-                          f"{type(got).__name__}")
-    if len(got) != len(expected):
-        raise AnswerError(f"expected {len(expected)} numbers, one per update, got {len(got)}")
-    return None if list(got) == list(expected) else f"running it gives {list(expected)}, you predicted {list(got)}"
-
-
-def _predicted(values):
-    return lambda outcomes: list(np.ravel(outcomes[0].value)) == values
-
-
 q4 = ValueExercise(
     "nb09.q4", "predicted_staleness", "predict the staleness",
     prompt=(
@@ -470,17 +416,17 @@ q4 = ValueExercise(
         Mistake("no_staleness_as_in_sync",
                 "no staleness is synchronous training, where everyone waits for the others; here nobody waits, "
                 "so other workers' updates land while a worker computes.",
-                "predicted_staleness = [0] * 8\n", detect=_predicted([0] * 8)),
+                "predicted_staleness = [0] * 8\n", detect=answered([0] * 8)),
         Mistake("counted_own_update",
                 "between a worker's read and its landing the 3 *other* workers land once each: N - 1 = 3, not "
                 "N (its own update is not stale against itself).",
-                "predicted_staleness = [0, 1, 2, 3, 4, 4, 4, 4]\n", detect=_predicted([0, 1, 2, 3, 4, 4, 4, 4])),
+                "predicted_staleness = [0, 1, 2, 3, 4, 4, 4, 4]\n", detect=answered([0, 1, 2, 3, 4, 4, 4, 4])),
         Mistake("staleness_restarts_every_round",
                 "the staleness does not start over: after the first round each worker reads weights that the 3 "
                 "others will update before it lands, so it stays at N - 1 = 3.",
-                "predicted_staleness = [0, 1, 2, 3, 0, 1, 2, 3]\n", detect=_predicted([0, 1, 2, 3, 0, 1, 2, 3])),
+                "predicted_staleness = [0, 1, 2, 3, 0, 1, 2, 3]\n", detect=answered([0, 1, 2, 3, 0, 1, 2, 3])),
     ],
-    expected=_simulated_staleness, compare=_compare_staleness,
+    expected=_simulated_staleness,
     explain=lambda values: f"running the schedule gives {values}; with 2 workers, "
                            f"{_simulated_staleness(2, 4)}: staleness grows with the number of workers.",
 )
