@@ -17,7 +17,7 @@ def _parse(requirement):
 def _pyproject():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     requirements = list(project["dependencies"])
-    for extra in ("notebooks", "test"):
+    for extra in ("notebooks", "test", "docs"):
         requirements += project["optional-dependencies"][extra]
     return dict(_parse(r) for r in requirements)
 

@@ -187,7 +187,14 @@ def per_example_loss(logits, labels):
 
 
 def loss(logits, labels):
-    """The tutorial's loss: mean softmax cross-entropy over the batch, float32 scalar."""
+    """The tutorial's loss: mean softmax cross-entropy over the batch.
+
+    Args:
+      logits: float32 [batch, 10], the output of `inference`.
+      labels: integer [batch], values 0..9 (one-hot encoded inside).
+    Returns:
+      float32 scalar: the mean of the per-example cross-entropies.
+    """
     return tf.reduce_mean(per_example_loss(logits, labels), name="xentropy_mean")
 
 

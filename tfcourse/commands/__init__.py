@@ -3,4 +3,4 @@
 Modules import TensorFlow inside `run`, so `tfcourse --help` answers instantly.
 """
 
-NAMES = ("info", "data", "train", "bench", "launch", "tensorboard", "grade")
+NAMES = ("info", "data", "train", "bench", "launch", "tensorboard", "grade", "site")

@@ -51,7 +51,7 @@ def configure(parser):
 
 
 def resume_command(args):
-    """The `tfcourse train ... --resume` command line continuing the run `args` describes.
+    """The command line that continues the run `args` describes: `tfcourse train` with `--resume`.
 
     Rebuilt from the parsed flags (every one that differs from its default), so the hint
     is exact however the command was typed (aliases, abbreviations, `python -m tfcourse`).
