@@ -22,5 +22,5 @@ SMOKE = {
     "10": {"steps": 10, "warmup": 3, "compare_rounds": 2, "repeats": 1, "gpu_steps": 10,
            "allreduce_sizes_mb": [0.5, 2, 8],
            "allreduce_iterations": 3},
-    "11": {"late_start_s": 3, "train_steps": 100},
+    "11": {"late_start_s": 3, "cluster_timeout_s": 30, "train_steps": 100},
 }
