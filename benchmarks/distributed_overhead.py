@@ -10,17 +10,22 @@ One run measures, for the MNIST MLP (784-128-32-10, SGD 0.01, global batch 100):
      the gradients' shapes (104,938 floats, 420 KB) across the replicas, ms per step;
   3. the launcher's start-up overhead: wall time of `tfcourse launch -np 2 -- CMD` vs the
      same two workers started by hand with their TF_CONFIG, alternated over --rounds rounds,
-     best times compared (the machine's load only ever adds time), for two CMDs: `python -c pass` (the launcher's own machinery alone)
+     for two CMDs: `python -c pass` (the launcher's own machinery alone)
      and a 20-step `tfcourse train --fake_data` (a real job, whose MultiWorkerMirrored
      rendezvous and TensorFlow start-up vary with the machine's load).
 
+The three setups run --throughput_rounds times, interleaved; every comparison is the median of
+the paired per-round ratios (`tfcourse.paired.paired_ratio`), with its range; the launcher's
+cost is the median of the per-round differences launched - by hand.
+
 Usage:
-    python benchmarks/distributed_overhead.py [--steps 500] [--rounds 2] [--json out.json]
+    python benchmarks/distributed_overhead.py [--steps 500] [--throughput_rounds 3] [--rounds 2] [--json out.json]
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +33,8 @@ import time
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
+
+from tfcourse import paired  # noqa: E402
 
 BATCH, LR, STEPS_PER_CALL = 100, 0.01, 50
 
@@ -138,44 +145,52 @@ def launcher_overhead(rounds, job):
         order = (by_hand, launched) if round_index % 2 == 0 else (launched, by_hand)
         for run in order:
             (hand if run is by_hand else launcher).append(run(f"{run.__name__}{round_index}"))
-    return {"job": job, "by_hand_s": min(hand), "launcher_s": min(launcher),
-            "by_hand_all": hand, "launcher_all": launcher}
+    return {"job": job, "by_hand_all": hand, "launcher_all": launcher,
+            "difference_s_median": statistics.median(b - a for a, b in zip(hand, launcher))}
+
+
+NAMES = {"single": "1 device", "mirrored": "MirroredStrategy, 2 logical CPUs", "worker": "2 workers (launch -np 2, MWMS)"}
+
+
+def paired_rows(rounds):
+    """Per setup: median examples/s, step and all-reduce ms over rounds, and vs 1 device paired by round."""
+    single = [row["examples_per_sec"] for row in (r[0] for r in rounds)]
+    rows = []
+    for index, role in enumerate(("single", "mirrored", "worker")):
+        per_round = [r[index] for r in rounds]
+        rates = [row["examples_per_sec"] for row in per_round]
+        rows.append({"role": role, "replicas": per_round[0]["replicas"],
+                     "examples_per_sec_rounds": rates, "examples_per_sec": statistics.median(rates),
+                     "step_ms": statistics.median(row["step_ms"] for row in per_round),
+                     "allreduce_ms": statistics.median(row["allreduce_ms"] for row in per_round),
+                     "gradient_floats": per_round[0]["gradient_floats"],
+                     "vs_1_device": paired.as_dict(paired.paired_ratio(rates, single))})
+    return rows
 
 
 def report(rows, launch_times):
     single = rows[0]
     lines = [f"MNIST MLP 784-128-32-10, SGD {LR}, global batch {BATCH}, {STEPS_PER_CALL} steps per call, "
-             f"{os.cpu_count()} CPU cores",
-             f"{'setup':<38}{'replicas':>9}{'examples/s':>12}{'ms/step':>9}{'all-reduce ms':>15}{'vs 1 device':>13}"]
-    names = {"single": "1 device", "mirrored": "MirroredStrategy, 2 logical CPUs",
-             "worker": "2 workers (launch -np 2, MWMS)"}
+             f"{os.cpu_count()} CPU cores; medians over rounds, vs 1 device: median of paired per-round ratios",
+             f"{'setup':<38}{'replicas':>9}{'examples/s':>12}{'ms/step':>9}{'all-reduce ms':>15}  vs 1 device"]
     for row in rows:
-        lines.append(f"{names[row['role']]:<38}{row['replicas']:>9}{row['examples_per_sec']:>12,.0f}"
-                     f"{row['step_ms']:>9.2f}{row['allreduce_ms']:>15.2f}"
-                     f"{row['examples_per_sec'] / single['examples_per_sec']:>12.2f}x")
+        ratio = paired.PairedRatio(**row["vs_1_device"])
+        lines.append(f"{NAMES[row['role']]:<38}{row['replicas']:>9}{row['examples_per_sec']:>12,.0f}"
+                     f"{row['step_ms']:>9.2f}{row['allreduce_ms']:>15.2f}  {paired.describe(ratio)}")
     lines.append("(1 device: nothing to reduce; its all-reduce column is the timing loop's own cost)")
-    lines.append("")
-    lines.append(f"Why: one step of this MLP computes in ~{single['step_ms']:.1f} ms on one device, which already "
-                 f"uses both cores (intra-op threads). Two replicas on the same 2 cores do not add compute; they add "
-                 f"per step the all-reduce of {single['gradient_floats']:,} gradient floats (measured alone above) "
-                 f"plus the split/merge of the batch and a barrier where the faster replica waits. "
-                 f"Between logical CPUs of one process the all-reduce is an add in shared memory; between "
-                 f"worker processes it is a gRPC ring over loopback (serialise, send, receive, add), per step.")
     for row in rows[1:]:
         extra = row["step_ms"] - single["step_ms"]
         share = 100 * row["allreduce_ms"] / extra if extra > 0 else float("nan")
-        lines.append(f"  {names[row['role']]}: +{extra:.2f} ms/step over 1 device, of which all-reduce "
+        lines.append(f"  {NAMES[row['role']]}: +{extra:.2f} ms/step over 1 device, of which all-reduce "
                      f"{row['allreduce_ms']:.2f} ms ({share:.0f}%)")
     jobs = {"pass": "python -c pass", "train": "20-step tfcourse train --fake_data"}
     if launch_times:
         lines += ["", "Launcher start-up overhead, 2 workers, same command (goal: under 5 s):"]
     for times in launch_times:
-        difference = times["launcher_s"] - times["by_hand_s"]
-        lines.append(f"  {jobs[times['job']]:<36} by hand {times['by_hand_s']:6.2f} s   tfcourse launch "
-                     f"{times['launcher_s']:6.2f} s   difference {difference:+.2f} s "
-                     f"(best of {len(times['launcher_all'])}; all: by hand "
-                     f"{', '.join(f'{t:.1f}' for t in times['by_hand_all'])}, launch "
-                     f"{', '.join(f'{t:.1f}' for t in times['launcher_all'])})")
+        lines.append(f"  {jobs[times['job']]:<36} launch - by hand, median of {len(times['launcher_all'])} paired "
+                     f"rounds {times['difference_s_median']:+.2f} s (by hand "
+                     f"{', '.join(f'{t:.1f}' for t in times['by_hand_all'])} s, launch "
+                     f"{', '.join(f'{t:.1f}' for t in times['launcher_all'])} s)")
     return "\n".join(lines)
 
 
@@ -183,6 +198,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=500, help="timed training steps per setup")
     parser.add_argument("--rounds", type=int, default=2, help="launcher vs by-hand rounds (0: skip)")
+    parser.add_argument("--throughput_rounds", type=int, default=3, help="rounds of the three setups")
     parser.add_argument("--json", help="also write the numbers to this file")
     parser.add_argument("--role", choices=("single", "mirrored", "worker"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -191,15 +207,20 @@ def main():
         if result["chief"]:
             print("RESULT " + json.dumps(result), flush=True)
         return
+    if args.throughput_rounds < 1:
+        parser.error("--throughput_rounds must be >= 1")
     started = time.perf_counter()
-    rows = throughput(args.steps)
+    load_before = os.getloadavg()
+    rows = paired_rows([throughput(args.steps) for _ in range(args.throughput_rounds)])
     launch_times = [launcher_overhead(args.rounds + 1, "pass"), launcher_overhead(args.rounds, "train")] \
         if args.rounds else []
     print(report(rows, launch_times))
     print(f"(benchmark wall time {time.perf_counter() - started:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"throughput": rows, "launcher": launch_times}, f, indent=1)
+            json.dump({"run": paired.run_record(sys.argv, load_before, os.getloadavg()),
+                       "statistic": "median of paired per-round ratios (tfcourse.paired.paired_ratio)",
+                       "throughput": rows, "launcher": launch_times}, f, indent=1)
 
 
 if __name__ == "__main__":

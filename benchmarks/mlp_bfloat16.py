@@ -11,7 +11,8 @@ the whole test split in the precision they trained in.
 Speed, two ways: the training seconds of each run above (input built before the clock; every
 call ends on losses read by the host); and, less exposed to other jobs on the machine, the
 step alone in an in-graph loop over 100 batches already in memory, `--rounds` interleaved
-rounds of `--loop_steps` steps, best round of each precision.
+rounds of `--loop_steps` steps (their order alternating); the statistic is the median of the
+per-round ratios mixed_bfloat16 / float32 (`tfcourse.paired.paired_ratio`), with their range.
 
     PYTHONPATH=$PWD python benchmarks/mlp_bfloat16.py [--seeds 0 1] [--epochs 10] [--json out.json]
 """
@@ -19,6 +20,7 @@ rounds of `--loop_steps` steps, best round of each precision.
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -27,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import mnist  # noqa: E402
+from tfcourse import mnist, paired  # noqa: E402
 from tfcourse.datasets import (
     pipeline,  # noqa: E402
     read_data_sets,  # noqa: E402
@@ -84,7 +86,7 @@ def train_and_score(data_sets, precision, seed, epochs, steps_per_call):
 
 
 def loop_rates(data_sets, rounds, loop_steps):
-    """{precision: best examples/s} of the step alone, rounds interleaved across precisions."""
+    """{precision: [examples/s of each round]} of the step alone, rounds interleaved across precisions."""
     dataset = pipeline.make_dataset(data_sets.train, BATCH, seed=0).take(100)
     images, labels = (tf.constant(np.stack(a)) for a in zip(*[(x.numpy(), y.numpy()) for x, y in dataset]))
     loops = {}
@@ -105,13 +107,14 @@ def loop_rates(data_sets, rounds, loop_steps):
 
         loop(tf.constant(2)).numpy()
         loops[precision] = loop
-    best = {precision: 0.0 for precision in PRECISIONS}
-    for _ in range(rounds):
-        for precision, loop in loops.items():
+    rates = {precision: [] for precision in PRECISIONS}
+    order = list(loops.items())
+    for index in range(rounds):
+        for precision, loop in order if index % 2 == 0 else order[::-1]:
             start = time.perf_counter()
             loop(tf.constant(loop_steps)).numpy()
-            best[precision] = max(best[precision], loop_steps * BATCH / (time.perf_counter() - start))
-    return best
+            rates[precision].append(loop_steps * BATCH / (time.perf_counter() - start))
+    return rates
 
 
 def main():
@@ -144,9 +147,10 @@ def main():
                   f"{steps * BATCH / seconds:,.0f} examples/s, test precision@1 {precision_at_1:.4f}", flush=True)
     loop = loop_rates(data_sets, args.rounds, args.loop_steps)
     load_after = os.getloadavg()
-    print(f"the step alone (Adam, in-graph loop, best of {args.rounds} interleaved rounds of {args.loop_steps}): "
-          + ", ".join(f"{p} {rate:,.0f} examples/s" for p, rate in loop.items())
-          + f"; mixed_bfloat16 / float32 {loop['mixed_bfloat16'] / loop['float32']:.2f}x")
+    step_ratio = paired.paired_ratio(loop["mixed_bfloat16"], loop["float32"])
+    print(f"the step alone (Adam, in-graph loop, {args.rounds} interleaved rounds of {args.loop_steps}): "
+          + ", ".join(f"{p} median {statistics.median(r):,.0f} examples/s" for p, r in loop.items())
+          + f"; mixed_bfloat16 / float32 {paired.describe(step_ratio)}")
     print(f"CPU bfloat16 units: {', '.join(units) or 'none'}; load average {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after")
     for seed in args.seeds:
@@ -155,8 +159,10 @@ def main():
               f"test precision {bf16['test_precision'] - fp32['test_precision']:+.4f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "loop_examples_per_s": loop, "cpu_bf16_units": units, "load_before": load_before, "load_after": load_after},
-                      f, indent=1)
+            json.dump({"run": paired.run_record(sys.argv, load_before, load_after),
+                       "statistic": "median of paired per-round ratios (tfcourse.paired.paired_ratio)",
+                       "rows": rows, "loop_examples_per_s_rounds": loop, "cpu_bf16_units": units,
+                       "step_alone_bf16_over_fp32": paired.as_dict(step_ratio)}, f, indent=1)
 
 
 if __name__ == "__main__":

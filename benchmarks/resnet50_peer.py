@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import environment  # noqa: E402
+from tfcourse import environment, paired  # noqa: E402
 from tfcourse.distribute import strategies  # noqa: E402
 from tfcourse.resnet import benchmark, train_step  # noqa: E402
 from tfcourse.resnet import model as resnet_model
@@ -95,23 +95,29 @@ def main():
     hardware = environment.hardware()
     print(f"\nResNet-50 training, synthetic {args.image_size}x{args.image_size} batches of {args.batch_size}, "
           f"{device_kind}, XLA {'on' if args.xla else 'off'}, {args.steps} steps x {args.rounds} interleaved rounds, "
-          f"statistic: best round; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
+          f"statistic: median of paired per-round ratios; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
           f"TF {tf.__version__}, Keras {keras.__version__}")
-    print(f"{'precision':<16} {'tfcourse':>12} {'keras.applications':>20} {'tfcourse / keras':>17}")
+    ratios = {}
     for precision in args.precisions:
-        ours, peer = (max(runs[(which, precision)]["rates"]) for which in MODELS)
-        print(f"{precision:<16} {ours:>8.2f} im/s {peer:>16.2f} im/s {ours / peer:>16.2f}x")
+        ours, peer = (runs[(which, precision)]["rates"] for which in MODELS)
+        ratios[f"tfcourse / keras.applications, {precision}"] = paired.paired_ratio(ours, peer)
     for which in MODELS:
-        base = max(runs[(which, args.precisions[0])]["rates"])
         for precision in args.precisions[1:]:
-            print(f"{which}: {precision} / {args.precisions[0]} = {max(runs[(which, precision)]['rates']) / base:.2f}x")
+            ratios[f"{which}: {precision} / {args.precisions[0]}"] = paired.paired_ratio(
+                runs[(which, precision)]["rates"], runs[(which, args.precisions[0])]["rates"])
+    for (which, precision), run in runs.items():
+        print(f"{which:<20} {precision:<16} rounds {', '.join(f'{rate:.2f}' for rate in run['rates'])} im/s")
+    for name, ratio in ratios.items():
+        print(f"  {name:<52}{paired.describe(ratio)}")
     if args.json:
         report = {"batch_size": args.batch_size, "image_size": args.image_size, "steps": args.steps,
-                  "rounds": args.rounds, "xla": args.xla, "device": device_kind, "statistic": "best round",
-                  "load_before": load_before, "load_after": load_after, "hardware": hardware,
+                  "rounds": args.rounds, "xla": args.xla, "device": device_kind,
+                  "statistic": "median of paired per-round ratios (tfcourse.paired.paired_ratio)",
+                  "run": paired.run_record(sys.argv, load_before, load_after), "hardware": hardware,
+                  "ratios": {name: paired.as_dict(ratio) for name, ratio in ratios.items()},
                   "versions": environment.versions(),
                   "runs": [{"model": which, "precision": precision, "parameters": run["parameters"],
-                            "images_per_sec": run["rates"], "best": max(run["rates"])}
+                            "images_per_sec": run["rates"]}
                            for (which, precision), run in runs.items()]}
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)

@@ -7,7 +7,7 @@ processes is measured, and the scaling model predicts the 2-worker efficiency fr
 
 One statistic throughout: the MEAN over a run's timed iterations. A run's images/s is its
 batch over its mean step time, the 1-replica compute time is that mean, and the all-reduce's
-latency and bandwidth are fitted to each size's mean time. The model charges what the
+latency and bandwidth are fitted to each size's median time (tfcourse.resnet.allreduce.STATISTIC). The model charges what the
 benchmark step does: two all-reduces per step (the gradients, then the loss summed across
 workers, which the step returns), each paying the fitted latency.
 
@@ -53,14 +53,11 @@ def main():
         print(f"{name}: rounds {', '.join(f'{rate:.1f}' for rate in rates)} images/s, "
               f"fastest / slowest {max(rates) / min(rates):.2f}x")
 
+    # Bandwidths and fit from each size's median time, one statistic (tfcourse.resnet.allreduce.STATISTIC);
+    # the fit refuses a latency longer than a measured all-reduce.
     measured = allreduce.measure_allreduce_bandwidth(2, sizes_mb=(0.25, 1, 4, 16), iterations=args.allreduce_iterations)
-    # Refit to the mean times, the statistic the step times use (the library's fit uses the minimum).
-    latency, bandwidth = allreduce.fit_latency_bandwidth([r["bytes"] for r in measured["rows"]],
-                                                         [r["seconds_mean"] for r in measured["rows"]], 2)
-    measured.update(fit_statistic="seconds_mean", latency_s=latency, bandwidth_bytes_per_s=bandwidth,
-                    bandwidth_gbit_per_s=bandwidth * 8 / 1e9)
     append_result(os.path.join(out_dir, "allreduce.jsonl"), dict(measured, benchmark="allreduce"))
-    print(f"\nring all-reduce, 2 local workers, fitted to the mean of {args.allreduce_iterations} iterations per size: "
+    print(f"\nring all-reduce, 2 local workers, fitted to the median of {args.allreduce_iterations} iterations per size: "
           f"{measured['bandwidth_gbit_per_s']:.2f} Gbit/s, latency {1e6 * measured['latency_s']:.0f} us")
     single = max((r for r in runs if r["replicas"] == 1), key=lambda r: r["images_per_sec"])
     gradient = resnet_model.trainable_parameter_count(resnet_model.small_resnet()) * 4

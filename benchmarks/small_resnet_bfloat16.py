@@ -17,8 +17,9 @@ that shape (fewer `--steps`).
 Speed: training runs in rounds of `--round_steps` steps, the two precisions interleaved (their
 order alternating) on the same batches, which are built before the clock; every timed round
 ends on the loss read by the host. Round 0 pays for tracing and oneDNN's kernel choices and is
-left out; images/s = the best later round of each precision (other work on the machine only
-adds time). Every step is credited: steps_run is read from the optimizer's own counter.
+left out; the statistic is the median over later rounds of the per-round ratio mixed_bfloat16 /
+float32 (`tfcourse.paired.paired_ratio`, round i against round i), with its range and the
+rounds bfloat16 won. Every step is credited: steps_run is read from the optimizer's own counter.
 
     PYTHONPATH=$PWD python benchmarks/small_resnet_bfloat16.py [--seeds 0 1] [--steps 900] [--image_size 16]
         [--round_steps 50] [--json out.json]
@@ -27,6 +28,7 @@ adds time). Every step is credited: steps_run is read from the optimizer's own c
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -35,7 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfcourse import environment  # noqa: E402
+from tfcourse import environment, paired  # noqa: E402
 from tfcourse.datasets import read_data_sets  # noqa: E402
 from tfcourse.resnet import inputs, train_step  # noqa: E402
 from tfcourse.resnet import model as resnet_model
@@ -123,10 +125,16 @@ def train_seed(data_sets, seed, args):
         rows.append({"precision": run["precision"], "seed": seed, "compute_dtype": run["compute_dtype"],
                      "conv_op_dtypes": run["conv_op_dtypes"],
                      "steps_run": int(run["optimizer"].iterations.numpy()), "steps_credited": run["steps_credited"],
-                     "images_per_s_rounds": run["rates"], "images_per_s": max(run["rates"]),
+                     "images_per_s_rounds": run["rates"],
                      "test_precision": train_step.evaluate_accuracy(run["model"], eval_batches),
                      "test_examples": count, "last_loss": run["last_loss"]})
     return rows
+
+
+def seed_ratio(rows, seed):
+    """mixed_bfloat16 / float32 speed for one seed: the median of its paired per-round ratios."""
+    fp32, bf16 = (next(r for r in rows if r["seed"] == seed and r["precision"] == p) for p in PRECISIONS)
+    return paired.paired_ratio(bf16["images_per_s_rounds"], fp32["images_per_s_rounds"])
 
 
 def main():
@@ -157,7 +165,7 @@ def main():
         for row in train_seed(data_sets, seed, args):
             rows.append(row)
             print(f"{row['precision']:<15} seed {seed}: {row['steps_run']} steps of {args.batch_size}, "
-                  f"best round {row['images_per_s']:,.0f} images/s (rounds: "
+                  f"median round {statistics.median(row['images_per_s_rounds']):,.0f} images/s (rounds: "
                   f"{', '.join(f'{r:,.0f}' for r in row['images_per_s_rounds'])}), test precision@1 "
                   f"{row['test_precision']:.4f} on {row['test_examples']} digits; layers compute in "
                   f"{row['compute_dtype']}, step convolutions {row['conv_op_dtypes']}", flush=True)
@@ -165,14 +173,17 @@ def main():
     print(f"{args.steps} steps per run in rounds of {args.round_steps}, round 0 untimed; "
           f"{time.perf_counter() - started:.0f} s in all; load average {load_before[0]:.2f} before, "
           f"{load_after[0]:.2f} after")
+    speed = {}
     for seed in args.seeds:
+        speed[seed] = seed_ratio(rows, seed)
         fp32, bf16 = (next(r for r in rows if r["seed"] == seed and r["precision"] == p) for p in PRECISIONS)
-        print(f"seed {seed}: mixed_bfloat16 / float32 speed {bf16['images_per_s'] / fp32['images_per_s']:.2f}x, "
+        print(f"seed {seed}: mixed_bfloat16 / float32 speed {paired.describe(speed[seed])}, "
               f"test precision {bf16['test_precision'] - fp32['test_precision']:+.4f}")
     if args.json:
-        report = {"args": vars(args), "statistic": "best round after round 0", "cpu_bf16_units": units,
-                  "hardware": environment.hardware(), "versions": environment.versions(),
-                  "load_before": load_before, "load_after": load_after, "rows": rows}
+        report = {"run": paired.run_record(sys.argv, load_before, load_after), "args": vars(args),
+                  "statistic": "median of paired per-round ratios after round 0 (tfcourse.paired.paired_ratio)",
+                  "cpu_bf16_units": units, "hardware": environment.hardware(), "versions": environment.versions(),
+                  "rows": rows, "bf16_over_fp32": {str(seed): paired.as_dict(ratio) for seed, ratio in speed.items()}}
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
 

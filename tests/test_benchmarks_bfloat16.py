@@ -35,9 +35,14 @@ def test_small_resnet_both_precisions_credited_their_steps_and_bf16_convolves_in
     for row in rows.values():
         assert row["steps_run"] == row["steps_credited"] == 7, row  # the optimizer's own counter
         assert len(row["images_per_s_rounds"]) == 2 and min(row["images_per_s_rounds"]) > 0
-        assert row["images_per_s"] == max(row["images_per_s_rounds"])
         assert row["test_examples"] == 40 and 0 <= row["test_precision"] <= 1
         assert np.isfinite(row["last_loss"])
+    # The speed verdict pairs round i of bfloat16 with round i of float32; rounds already timed
+    # stand in for a new run (one round each after round 0 gives one pair).
+    ratio = bench.seed_ratio(list(rows.values()), 0)
+    per_round = [b / f for b, f in zip(rows["mixed_bfloat16"]["images_per_s_rounds"],
+                                       rows["float32"]["images_per_s_rounds"])]
+    assert ratio.rounds == 2 and (ratio.low, ratio.high) == (min(per_round), max(per_round))
     for precision, dtype in (("float32", "float32"), ("mixed_bfloat16", "bfloat16")):
         assert rows[precision]["compute_dtype"] == dtype
         assert rows[precision]["conv_op_dtypes"] == {op: [dtype] for op in bench.CONV_OPS}, precision
@@ -52,3 +57,12 @@ def test_mlp_bfloat16_forward_multiplies_in_bfloat16_and_returns_float32_logits(
         matmuls = [op for op in graph.get_operations() if op.type == "MatMul"]
         assert len(matmuls) == 3 and {op.get_attr("T") for op in matmuls} == {dtype}, precision
         assert graph.outputs[0].dtype == tf.float32
+
+
+def test_small_resnet_speed_verdict_pairs_rounds_not_best_rounds():
+    """One outlier float32 round (300) would make bfloat16 look 0.40x by best rounds; it won 2 of 3."""
+    bench = load_benchmark("small_resnet_bfloat16")
+    rows = [{"seed": 0, "precision": "float32", "images_per_s_rounds": [100, 100, 300]},
+            {"seed": 0, "precision": "mixed_bfloat16", "images_per_s_rounds": [110, 120, 120]}]
+    ratio = bench.seed_ratio(rows, 0)
+    assert ratio.median == 1.1 and ratio.wins == 2 and ratio.best == 0.4

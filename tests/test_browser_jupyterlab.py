@@ -1,7 +1,8 @@
 """Notebook 01 driven the way students meet it: JupyterLab in a real (headless) Chromium.
 
 Starts JupyterLab with the README's own command (its notebook-command block) in a temporary
-copy of the repository, checks the address the README names opens notebook 00, then opens
+copy of the repository, checks the address the README names opens notebook 00 with no news
+pop-up over it and no conftest.py among the lessons in the file browser, then opens
 notebook 01, runs all cells from the Run menu with TFCOURSE_SMOKE=1, waits for the kernel
 to go idle, then checks the digit grid rendered as a PNG and no cell shows an error.
 A screenshot lands in $TFCOURSE_ARTIFACTS (default: the test's tmp_path/artifacts).
@@ -49,7 +50,7 @@ def _free_port():
 def _copy_repository(destination):
     ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", ".pytest_cache",
                                     ".ipynb_checkpoints", "artifacts", "runs", "logs")
-    for name in ("tfcourse", "notebooks", "data", "pyproject.toml"):
+    for name in ("tfcourse", "notebooks", "data", "jupyter", "conftest.py", "pyproject.toml"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=ignore)
@@ -64,9 +65,9 @@ def _notebook_under_test(root):
 
 
 def _write_lab_settings(settings_dir):
-    """Renders every cell (JupyterLab 4 otherwise skips off-screen cells) and skips the news toast."""
-    settings = {"notebook-extension/tracker": {"windowingMode": "none"},
-                "apputils-extension/notification": {"fetchNews": "false"}}
+    """Renders every cell (JupyterLab 4 otherwise skips off-screen cells). The news pop-up is left to
+    the course's own settings (the README's `--config`): the test checks they keep it away."""
+    settings = {"notebook-extension/tracker": {"windowingMode": "none"}}
     for name, values in settings.items():
         package, plugin = name.split("/")
         path = settings_dir / "@jupyterlab" / package / f"{plugin}.jupyterlab-settings"
@@ -182,6 +183,14 @@ def test_notebook_01_runs_in_headless_chromium(jupyter_lab, tmp_path):
             landing.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel",
                             has_text=re.compile("^" + re.escape(readme_lab_address().rsplit("/", 1)[1]) + "$")
                             ).wait_for(timeout=30_000)
+            # What a student sees first: no "official Jupyter news?" pop-up over the lesson, and in the
+            # file browser the lessons, not the test machinery (conftest.py stays at the repository's root).
+            landing.locator(".jp-DirListing-item").first.wait_for(timeout=30_000)
+            files = landing.locator(".jp-DirListing-item .jp-DirListing-itemText").all_inner_texts()
+            assert "00_setup.ipynb" in files and "conftest.py" not in files, files
+            time.sleep(5)  # JupyterLab asks about news a moment after start-up
+            toasts = landing.locator(".Toastify__toast").all_inner_texts()
+            assert not any("news" in toast.lower() for toast in toasts), toasts
             landing.close()
 
             page = context.new_page()

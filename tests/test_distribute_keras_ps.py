@@ -26,16 +26,18 @@ def test_sgd_writes_weights_with_assign_sub_and_its_counter_with_assign():
 
 
 def test_async_keras_sgd_loses_no_weight_update_but_loses_iterations():
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=150)
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=420)  # a hang guard: 150 s ran out at load 25-50
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     result = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
     assert result["steps"] == 80
     # Every step the workers sent is in the biases, to float rounding: one lost step would leave a
     # gap of the size of a step (~2e-3 here, measured 1e-8..1e-7 without loss).
     assert result["bias_gap"] < 1e-5 < result["mean_bias_step"] / 10, result
-    # Two workers overlap on a good part of the steps (seen: 15-30% of the increments lost over
-    # 5 runs of 60-300 steps); a counter written by assign_add would end at exactly 80.
-    assert result["iterations"] < result["steps"], result
+    # How many increments are lost depends on how often the two workers overlap (seen: 15-30%
+    # over 5 runs of 60-300 steps, none on a machine where one worker ran alone), so the loss is
+    # not asserted here: that the counter is written read-then-write is, by the graph's ops,
+    # in the test above, whatever the timing. What holds always: no increment is invented.
+    assert 0 < result["iterations"] <= result["steps"], result
 
 
 @pytest.mark.parametrize("name", ["num_workers", "steps", "batch_size"])

@@ -105,9 +105,31 @@ def test_a_result_of_the_wrong_kind_gets_a_clear_message(exercise):
     assert_one_friendly_line(result)
 
 
+# A small exercise of the tests' own, so the generic behaviour does not hang on a module its
+# owner may rework (a loss function, as notebook 03 teaches).
+LOSS_SOLUTION = """\
+def my_loss(logits, labels):
+    one_hot = tf.one_hot(labels, depth=10)
+    return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=one_hot, logits=logits))
+"""
+
+
+def _loss_cases():
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 9, 3, 9], np.int32)
+    return [core.Case("a batch of 4 (labels 0, 9, 3, 9)", (rng.normal(size=[4, 10]).astype(np.float32), labels))]
+
+
+LOSS = core.FunctionExercise(
+    "nb99.q1", "my_loss", "a loss", prompt="", skeleton="def my_loss(logits, labels):\n    ...\n",
+    solution=LOSS_SOLUTION, hints=["one", "two", "three"], cases=_loss_cases)
+UNIFORM = core.ValueExercise("nb99.q2", "uniform_loss", "a value", prompt="", skeleton="uniform_loss = ...\n",
+                             solution="uniform_loss = -np.log(0.1)\n", hints=["h"], expected=lambda: 2.302585)
+SGD_LIKE = core.run_source("def sgd_step(model, images, labels, learning_rate):\n    return 0.0\n", "sgd_step", "<sgd>")
+
+
 def test_the_wrong_function_is_told_which_arguments_are_expected():
-    module = MODULES[MODULE_NAMES.index("nb03")]
-    result = module.q1.evaluate(module.q2.reference())
+    result = LOSS.evaluate(SGD_LIKE)
     assert result.status == "error"
     assert result.message == ("the check calls `my_loss(logits, labels)`, but yours is "
                               "`sgd_step(model, images, labels, learning_rate)`: give it the same arguments, in that order")
@@ -115,7 +137,7 @@ def test_the_wrong_function_is_told_which_arguments_are_expected():
 
 def test_a_wrong_shape_names_both_shapes():
     result = core.run_source("def my_loss(logits, labels):\n    return tf.zeros([3, 3])\n", "my_loss", "<shape>")
-    result = MODULES[MODULE_NAMES.index("nb03")].q1.evaluate(result)
+    result = LOSS.evaluate(result)
     assert result.status == "error"
     assert "expected a scalar (shape []), got shape [3, 3]" in result.message
     assert_one_friendly_line(result)
@@ -126,7 +148,7 @@ def test_an_error_deep_inside_tensorflow_is_one_line_naming_the_case():
         def my_loss(logits, labels):
             return tf.reduce_mean(tf.matmul(logits, tf.one_hot(labels, 10)))
         """), "my_loss", "<deep error>")
-    result = MODULES[MODULE_NAMES.index("nb03")].q1.evaluate(wrong)
+    result = LOSS.evaluate(wrong)
     assert result.status == "error"
     assert result.message.startswith("on a batch of 4 (labels 0, 9, 3, 9): your code raised InvalidArgumentError: ")
     assert_one_friendly_line(result)
@@ -138,12 +160,12 @@ def test_a_placeholder_left_in_a_half_written_function_is_not_attempted():
             one_hot = tf.one_hot(labels, depth=10)
             return tf.reduce_mean(...)
         """), "my_loss", "<half written>")
-    result = MODULES[MODULE_NAMES.index("nb03")].q1.evaluate(half)
+    result = LOSS.evaluate(half)
     assert result.status == "not_attempted" and "placeholders" in result.message
 
 
 def test_check_reads_the_callers_variable_and_prints_outside_jupyter(capsys):
-    exercise = MODULES[MODULE_NAMES.index("nb03")].q3
+    exercise = UNIFORM
     uniform_loss = ...
     exercise.check()
     assert capsys.readouterr().out.startswith("[not attempted] Not attempted yet: replace the `...`")
@@ -153,7 +175,7 @@ def test_check_reads_the_callers_variable_and_prints_outside_jupyter(capsys):
 
 
 def test_hints_get_stronger_and_the_solution_shows_its_source(capsys):
-    exercise = MODULES[MODULE_NAMES.index("nb03")].q1
+    exercise = LOSS
     exercise._hints_shown = 0
     exercise.hint()
     exercise.hint()
@@ -199,14 +221,14 @@ def test_the_stored_exercise_section_is_generated_from_the_module(module_name):
 
 
 def test_answered_notebook_puts_each_answer_in_its_tagged_cell():
-    module = MODULES[MODULE_NAMES.index("nb03")]
-    notebook = nbformat.read(notebook_path("nb03"), as_version=4)
+    module = MODULES[MODULE_NAMES.index("nb01")]
+    notebook = nbformat.read(notebook_path("nb01"), as_version=4)
     mistake = module.q1.mistakes[0]
     answered = cells.answered_notebook(notebook, module, {"q1": mistake.wrong})
     sources = {tag: c.source for c in answered.cells for tag in c.metadata.get("tags", []) if tag.startswith("exercise:")}
-    assert sources["exercise:q1"] == mistake.wrong.rstrip("\n") + "\n\nex.q1.check(my_loss)"
+    assert sources["exercise:q1"] == mistake.wrong.rstrip("\n") + f"\n\nex.q1.check({module.q1.answer})"
     assert sources["exercise:q2"] == cells.cell_source(module.q2)  # untouched: the skeleton
-    with pytest.raises(ValueError, match=r"tfcourse.exercises.nb03 has no exercises \['q9'\]"):
+    with pytest.raises(ValueError, match=r"tfcourse.exercises.nb01 has no exercises \['q9'\]"):
         cells.answered_notebook(notebook, module, {"q9": "x = 1"})
 
 
@@ -321,36 +343,6 @@ def test_other_right_answers_pass(exercise_id):
 # nb08.q2's and nb09's own tests (oracles, other right and wrong answers): tests/test_exercises_nb08.py, nb09.py.
 
 
-@pytest.mark.parametrize("sizes,model_shape", [("hidden2_units, hidden1_units", "[8]"), ("", "[128]")])
-def test_a_checkpoint_restored_into_another_shape_names_both_shapes(sizes, model_shape):
-    module = MODULES[MODULE_NAMES.index("nb05")]
-    wrong = core.run_source(module.RESTORE_IMPORT + module.RESTORE_SOLUTION.replace(
-        "mnist.MLP(hidden1_units, hidden2_units)", f"mnist.MLP({sizes})"), "restore_model", "<another shape>")
-    result = module.q2.evaluate(wrong)
-    assert (result.status, result.mistake) == ("mistake", "model_of_another_shape"), result.message
-    assert f"the checkpoint's `hidden1/biases` has shape [16], your model's {model_shape}." in result.message
-    assert_one_friendly_line(result)
-
-
-def test_nb03_shape_mistakes_are_named_with_op_determinism_on():
-    # `settings.set_seed` turns op determinism on, and then TensorFlow computes the cross-entropy
-    # from smaller ops whose shape error reads differently: the diagnosis must not depend on it.
-    script = textwrap.dedent("""\
-        import tensorflow as tf
-        tf.random.set_seed(0)
-        tf.config.experimental.enable_op_determinism()
-        from tfcourse.exercises import nb03
-        for mistake in nb03.q1.mistakes:
-            if mistake.name in ("one_hot_wrong_depth", "labels_not_one_hot"):
-                result = nb03.q1.evaluate(nb03.q1.answer_with(mistake))
-                print(mistake.name, result.status, result.mistake)
-        """)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.split("\n")
-    assert "one_hot_wrong_depth mistake one_hot_wrong_depth" in lines, done.stdout
-    assert "labels_not_one_hot mistake labels_not_one_hot" in lines, done.stdout
 
 
 def test_answered_fires_on_the_listed_values_only():
@@ -474,9 +466,9 @@ MIN_BODY_TOKENS = 8  # shorter bodies are one-line values (`x = 430`): the print
 # Exercises that fail these rules today, each to be deleted from here by its owner when reworked
 # (strict: a fixed exercise left in the list fails as XPASS). nb-a: nb00-02, nb-b: nb03-05,
 # nb-c: nb06-07, nb-d: nb08-09, nb-e: nb10.
-KNOWN_COPYABLE = {"nb01.q1", "nb03.q1", "nb05.q1", "nb07.q1"}
-KNOWN_PRINTED = {"nb02.q3", "nb03.q3"}
-KNOWN_WITHOUT_EXERCISES = {"00"}
+KNOWN_COPYABLE = {"nb07.q1"}
+KNOWN_PRINTED = set()
+KNOWN_WITHOUT_EXERCISES = set()
 
 
 def _tokens(source, skip_lines=()):

@@ -20,14 +20,14 @@ import pytest
 from conftest import REPO
 
 from tfcourse import cli
-from tfcourse.exercises import cells, feedback, gradebook, grading, nb03
+from tfcourse.exercises import cells, feedback, gradebook, grading, nb03, sandbox, verdict
 
 NOTEBOOK = REPO / "notebooks" / "03_loss_and_training.ipynb"
-LOOP_TIMEOUT = 25  # seconds: the environment cell, the setup cell and q1 need ~11 s on a loaded 2-core machine
-# A kernel's working directory must be a new, empty temporary directory: q1 of the solved copy
+LOOP_TIMEOUT = 45  # seconds: the environment cell, the setup cell and q1 need 11-25 s on a 2-core machine at load 15
+# A kernel's working directory must be the sandbox's new home (Keras adds its ~/.keras): q1 of the solved copy
 # fails with an AssertionError if it is not, and the looping notebook (graded first) leaves a file.
 FRESH_DIRECTORY = ("import os, pathlib\n"
-                   "assert pathlib.Path.cwd().parent.name.startswith('tfcourse-grade-') and os.listdir() == [], os.listdir()\n")
+                   "assert os.getcwd() == '/home/student' and not os.path.exists('scratch.txt'), os.getcwd()\n")
 LEAVE_A_FILE = "pathlib.Path('scratch.txt').write_text('left by the previous notebook')\n"
 
 
@@ -87,7 +87,9 @@ def mistake_then_unsolved(notebook03, tmp_path_factory):
                                                            "q4": "import os\nos._exit(1)\n"}),
                    tmp_path / "mistake.ipynb")
     nbformat.write(section, tmp_path / "unsolved.ipynb")
-    result = grade("--csv", "-o", "grades.csv", "mistake.ipynb", "unsolved.ipynb", tmp_path=tmp_path)
+    (tmp_path / "points.toml").write_text('[points]\n"nb03.q1" = 2\n')
+    result = grade("--csv", "-o", "grades.csv", "--points", "points.toml", "--reports", "reports",
+                   "mistake.ipynb", "unsolved.ipynb", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     return result, tmp_path, mistake
 
@@ -120,10 +122,12 @@ def test_json_gradebook_matches_the_table(loop_then_solved):
     assert [n["notebook"] for n in book["notebooks"]] == ["looping.ipynb", "solved.ipynb"]
     looping = book["notebooks"][0]
     assert looping["exercises"][1] == {"exercise": "nb03.q2", "status": "error", "mistake": None,
-                                       "message": f"timed out (the notebook's {LOOP_TIMEOUT} s were spent)"}
+                                       "message": f"timed out (the notebook's {LOOP_TIMEOUT} s were spent)",
+                                       "flag": None, "hints_seen": 0, "points": 0}
     assert looping["note"] == f"stopped: the {LOOP_TIMEOUT} s budget ran out in nb03.q2's cell"
     assert book["notebooks"][1]["note"] is None
-    from_json = {(n["notebook"], e["exercise"]): gradebook.status_text(grading.ExerciseGrade(**e))
+    from_json = {(n["notebook"], e["exercise"]): gradebook.status_text(grading.ExerciseGrade(
+                 **{key: value for key, value in e.items() if key != "points"}))
                  for n in book["notebooks"] for e in n["exercises"]}
     assert from_json == {key: status for key, status in rows.items() if key[1] != "total"}
     for notebook in book["notebooks"]:
@@ -136,15 +140,16 @@ def test_a_catalogued_mistake_is_named_an_exception_and_a_dead_kernel_are_errors
     rows, _ = parse_table(result.stdout)
     assert [rows[("mistake.ipynb", e.id)] for e in nb03.EXERCISES] == \
         ["passed", f"mistake: {mistake.name}", "error", "error"], result.stdout
-    assert rows[("mistake.ipynb", "total")] == "1/4 passed (stopped: the kernel died in nb03.q4's cell)"
+    assert rows[("mistake.ipynb", "total")] == \
+        "1/4 passed, 2/5 points (stopped: the kernel died in nb03.q4's cell)"
 
 
 def test_the_unsolved_copy_is_not_attempted(mistake_then_unsolved):
     result, _, _ = mistake_then_unsolved
     rows, overall = parse_table(result.stdout)
     assert [rows[("unsolved.ipynb", e.id)] for e in nb03.EXERCISES] == ["not attempted"] * 4
-    assert rows[("unsolved.ipynb", "total")] == "0/4 passed"
-    assert overall == "1/8 passed (2 notebooks)"
+    assert rows[("unsolved.ipynb", "total")] == "0/4 passed, 0/5 points"
+    assert overall == "1/8 passed, 2/10 points (2 notebooks)"
     assert "[2/2] unsolved.ipynb: 0/4 passed" in result.stderr
     assert result.stdout.endswith("gradebook written to grades.csv\n")
 
@@ -156,7 +161,7 @@ def test_csv_gradebook_matches_the_table(mistake_then_unsolved):
         records = list(csv.DictReader(f))
     assert tuple(records[0]) == gradebook.CSV_COLUMNS and len(records) == 8
     from_csv = {(r["notebook"], r["exercise"]): gradebook.status_text(grading.ExerciseGrade(
-        r["exercise"], r["status"], r["mistake"] or None, r["message"])) for r in records}
+        r["exercise"], r["status"], r["mistake"] or None, r["message"], r["flag"] or None)) for r in records}
     assert from_csv == {key: status for key, status in rows.items() if key[1] != "total"}
     q2, q3, q4 = records[1:4]
     assert (q2["status"], q2["mistake"], q2["message"]) == ("mistake", mistake.name, mistake.message)
@@ -164,36 +169,74 @@ def test_csv_gradebook_matches_the_table(mistake_then_unsolved):
     assert q4["message"] == "the kernel died while this cell ran"
 
 
+def test_the_reports_hand_back_feedback_the_class_report_and_an_lms_csv(mistake_then_unsolved):
+    result, tmp_path, mistake = mistake_then_unsolved
+    reports = tmp_path / "reports"
+    assert sorted(p.name for p in (reports / "feedback").iterdir()) == ["mistake.html", "unsolved.html"]
+    page = (reports / "feedback" / "mistake.html").read_text()
+    assert f"mistake: {mistake.name}" in page and "2 of 5 points" in page
+    assert feedback.markdown_code_to_html(nb03.q2.hints[0]) in page     # no hint asked: the first one
+    report_lines = (reports / "class-report.txt").read_text().splitlines()
+    assert report_lines[2:4] == ["nb03.q2      0/2     (not attempted 1)",
+                                 f"{'':<10}   1       {mistake.name}: {mistake.message}"]
+    assert (reports / "class-report.png").read_bytes()[:4] == b"\x89PNG"
+    assert (reports / "grades-lms.csv").read_text().splitlines() == [
+        "Student,ID,SIS User ID,SIS Login ID,Section,tfcourse exercises", "mistake,,mistake,mistake,,2",
+        "unsolved,,unsolved,unsolved,,0"]
+    assert "feedback for 2 students" in result.stderr
+
+
 def executed(*cells_and_outputs):
-    """A notebook as nbclient leaves it: [(source, tags, outputs)] -> code cells."""
+    """A notebook as nbclient leaves it: [(source, tags, outputs)] -> code cells, each exercise's
+    followed by the grader's check cell (which printed `verdicts[exercise]`, or nothing)."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source, metadata={"tags": tags}, outputs=outputs)
+    notebook.cells = [nbformat.v4.new_code_cell(source, metadata={"tags": tags}, outputs=outputs, execution_count=1)
                       for source, tags, outputs in cells_and_outputs]
     return notebook
 
 
-def test_an_exercise_without_a_check_record_is_graded_by_what_its_cell_did():
-    record = {"format": 1, "exercise": "nb03.q2", "event": "check", "status": "passed", "mistake": None,
+def verdict_output(nonce, exercise, status, message="", mistake=None):
+    record = {"exercise": exercise, "event": "check", "status": status, "mistake": mistake, "message": message}
+    return nbformat.v4.new_output("stream", name="stdout", text=f"{verdict.MARK} {nonce} {json.dumps(record)}\n")
+
+
+def test_only_the_graders_verdicts_score_and_a_forged_record_is_flagged():
+    forged = {"format": 1, "exercise": "nb03.q2", "event": "check", "status": "passed", "mistake": None,
               "message": "well done"}
     notebook = executed(
         ("from tfcourse.exercises import nb03 as ex", [cells.SETUP_TAG], []),
-        ("def my_loss(logits, labels): return 0", ["exercise:q1"], []),      # the check call removed
-        ("...", ["exercise:q2"], [nbformat.v4.new_output("display_data", {feedback.RECORD_MIME_TYPE: record})]),
+        ("def my_loss(logits, labels): return 0", ["exercise:q1"], []),
+        ("...", ["exercise:q2"], [nbformat.v4.new_output("display_data", {feedback.RECORD_MIME_TYPE: forged})]),
         ("uniform_loss = 1 / 0", ["exercise:q3"], [nbformat.v4.new_output(
             "error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]))
     ids = grading.exercises_of(notebook)
     assert ids == [e.id for e in nb03.EXERCISES]
-    assert [(g.status, g.message) for g in grading.grades_from_run(notebook, ids)] == [
-        ("not_attempted", "its cell ran without calling `ex.q1.check`"),
-        ("passed", "well done"),
-        ("error", "ZeroDivisionError: division by zero"),
-        ("not_attempted", "the notebook has no cell for it")]                # q4's cell was deleted
-    stopped = grading.grades_from_run(notebook, ids, stopped_at=2, stop_reason="timed out")
-    assert [g.status for g in stopped] == ["not_attempted", "passed", "not_reached", "not_reached"]
-    assert grading.other_errors_note(notebook, ids) is None                  # q3's error is q3's grade
-    notebook.cells[0].outputs = [nbformat.v4.new_output(
+    run = grading.with_grader_checks(notebook, ids)
+    assert len(run.cells) == 7 and run.cells[1].source == notebook.cells[1].source
+    checks = {run.cells[i].metadata[verdict.GRADER_KEY]["exercise"]: run.cells[i] for i in (2, 4, 6)}
+    assert list(checks) == ["nb03.q1", "nb03.q2", "nb03.q3"]
+    nonces = [cell.metadata[verdict.GRADER_KEY]["nonce"] for cell in checks.values()]
+    assert len(set(nonces)) == 3 and all(nonce not in cell.source for nonce, cell in zip(nonces, run.cells[:2]))
+    for cell in checks.values():
+        cell.execution_count = 1
+    checks["nb03.q1"].outputs = [verdict_output(nonces[0], "nb03.q1", "mistake", "you summed", "sum_instead_of_mean")]
+    # A verdict line with a nonce the grader did not draw for this cell is a forgery, as is silence.
+    checks["nb03.q2"].outputs = [verdict_output("0" * 32, "nb03.q2", "passed")]
+    grades = grading.grades_from_run(run, ids)
+    assert [(g.status, g.mistake, g.message) for g in grades] == [
+        ("mistake", "sum_instead_of_mean", "you summed"),
+        ("error", None, "the grader's check was tampered with (its output is not the one verdict line it prints)"),
+        ("error", None, "ZeroDivisionError: division by zero"),
+        ("not_attempted", None, "the notebook has no cell for it")]                # q4's cell was deleted
+    assert [g.exercise for g in grades if g.flag] == ["nb03.q2"]                   # the displayed "passed"
+    checks["nb03.q2"].outputs = [verdict_output(nonces[1], "nb03.q2", "passed", "well done")]
+    assert grading.grades_from_run(run, ids)[1].status == "passed" and not grading.grades_from_run(run, ids)[1].flag
+    stopped = grading.grades_from_run(run, ids, stopped_at=4, stop_reason="timed out")  # in q2's check
+    assert [g.status for g in stopped] == ["mistake", "error", "not_reached", "not_attempted"]
+    assert grading.other_errors_note(run, ids) is None                            # q3's error is q3's grade
+    run.cells[0].outputs = [nbformat.v4.new_output(
         "error", ename="ModuleNotFoundError", evalue="No module named 'tfcourse'", traceback=[])]
-    assert grading.other_errors_note(notebook, ids) == \
+    assert grading.other_errors_note(run, ids) == \
         "another cell raised (first: the exercises' setup cell: ModuleNotFoundError: No module named 'tfcourse')"
 
 
@@ -248,3 +291,14 @@ def test_other_misuse_exits_2_with_one_line(args, expected, tmp_path, notebook03
     status, out, err = grade_in_process(*args, capsys=capsys)
     assert status == 2 and out == ""
     assert len(err.splitlines()) == 1 and expected in err, err
+
+
+def test_without_bubblewrap_the_grader_refuses_in_one_line_unless_no_sandbox(tmp_path, notebook03):
+    nbformat.write(cells.exercise_section(notebook03), tmp_path / "good.ipynb")
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "PATH": str(tmp_path / "no-programs-here"), "TMPDIR": str(tmp_path / "tmp"),
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "tfcourse", "grade", "good.ipynb"], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path, env=env, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"tfcourse grade: error: {sandbox.INSTALL_HINT}"]

@@ -72,15 +72,20 @@ def test_a_dying_worker_tears_down_the_rest_and_their_children(tmp_path):
         rank = int(os.environ["TFCOURSE_RANK"])
         if rank == 0:
             child = subprocess.Popen(["sleep", "120"])
-            open({str(pid_file)!r}, "w").write(str(child.pid))
+            open({str(pid_file)!r} + ".part", "w").write(str(child.pid))
+            os.replace({str(pid_file)!r} + ".part", {str(pid_file)!r})  # whole, or not there
             time.sleep(120)
-        time.sleep(1.0)
+        # Rank 1 dies only once rank 0 has its child: the order the test is about, forced,
+        # however slowly a loaded machine starts the two interpreters.
+        while not os.path.exists({str(pid_file)!r}):
+            time.sleep(0.01)
         os.kill(os.getpid(), signal.SIGKILL)
         """
     out = io.StringIO()
     start = time.monotonic()
     result = launcher.launch(_python(code), 2, grace=0.5, kill_after=2, out=out)
-    assert time.monotonic() - start < 15
+    # Far below rank 0's 120 s sleep: the launcher tore it down instead of waiting for it.
+    assert time.monotonic() - start < 60
     assert result.returncode == 128 + 9
     assert "worker 1 killed by signal SIGKILL" in result.failures[0]
     grandchild = int(pid_file.read_text())

@@ -15,9 +15,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfcourse.distribute import processes as launcher
+from tfcourse.training import checkpoints
 
 TRAIN_FLAGS = ["--fake_data", "--optimizer", "sgd", "--learning_rate", "0.002", "--max_steps", "300",
                "--steps_per_call", "10", "--checkpoint_every", "50", "--no_progress", "--run_name", "r"]
@@ -137,6 +140,25 @@ def test_sigkill_of_a_training_worker_is_reported_and_the_restart_resumes(tmp_pa
     assert steps == reference_steps == 300
     # Same data order and seed from the resumed step: the same accuracy as without the kill.
     assert 0.2 < reference_precision < 0.95  # not saturated, so the comparison means something
+    # The printed precision counts examples; the weights say more. The final checkpoints of the
+    # reference and of the killed-and-resumed run agree to float rounding of the all-reduce's
+    # order; a resume one step off, or at another data position, moves them by about a step's
+    # worth. The scale of a step comes from the reference itself: its last 50 steps' movement.
+    ref_dir, resumed_dir = (str(tmp_path / run / "r" / "checkpoints") for run in ("ref", "mw"))
+    ref_paths = tf.train.get_checkpoint_state(ref_dir).all_model_checkpoint_paths
+    assert [path.rsplit("-", 1)[1] for path in ref_paths[-2:]] == ["250", "300"], ref_paths
+    before, reference = (checkpoints.load_weights(path) for path in ref_paths[-2:])
+    resumed = checkpoints.load_weights(tf.train.latest_checkpoint(resumed_dir))
+    assert sorted(resumed) == sorted(reference) and len(reference) == 6
+    names = sorted(reference)
+    flat = {key: np.concatenate([weights[name].ravel() for name in names])
+            for key, weights in (("before", before), ("reference", reference), ("resumed", resumed))}
+    one_step = np.linalg.norm(flat["reference"] - flat["before"]) / 50  # the mean step's length
+    gap = np.linalg.norm(flat["resumed"] - flat["reference"])
+    # The two orders of the all-reduce's sums leave a gap far below a step's length (the largest
+    # per-tensor gap measured: a bias's, a fifth of its largest step); a resume at another step
+    # or data position leaves a step's length or more.
+    assert gap < one_step / 2, (gap / one_step, gap, one_step)
     # Not exactly equal by construction: the reference is one process, the resumed run 2 workers
     # whose all-reduce adds the halves' gradients in another order, so their weights agree to
     # float rounding (~1e-6, test_distribute_mirrored.py), which can flip a near-tie prediction.

@@ -10,7 +10,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 
 import pytest
@@ -113,12 +112,28 @@ def test_worker_failures_become_one_line_and_a_status():
 
 
 @pytest.mark.slow
+def test_a_deep_temp_folder_gets_a_short_ray_folder_for_its_sockets(tmp_path):
+    assert raybackend.short_ray_temp_dir("/tmp/ray") is None
+    assert raybackend.short_ray_temp_dir("/r" * 20) is None  # 40 bytes: its sockets fit exactly
+    short = raybackend.short_ray_temp_dir("/r" * 20 + "x")
+    try:
+        assert os.path.isdir(short) and os.path.basename(short).startswith("tfcourse-ray-")
+        longest = short + "/session_2026-12-07_20-55-12_123456_4194304/sockets/plasma_store.99"
+        assert len(longest) <= 107
+    finally:
+        os.rmdir(short)
+
+
 def test_two_ray_train_workers_run_the_trainer(tmp_path):
     pytest.importorskip("ray.train")
-    # A short private RAY_TMPDIR: Ray's unix sockets live there (paths are limited to 107 bytes).
-    ray_tmp = tempfile.mkdtemp(prefix="tfr")
-    env = dict(os.environ, RAY_TMPDIR=ray_tmp, PYTHONUNBUFFERED="1")
-    env.pop("RAY_ADDRESS", None)
+    # A deep TMPDIR (as under macOS's /var/folders/... or a CI's temp folder): Ray's own default
+    # would put its unix sockets past the 107-byte limit; the launcher must pick a short folder.
+    deep_tmp = tmp_path / ("deep-" * 12)
+    deep_tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(deep_tmp), PYTHONUNBUFFERED="1")
+    for name in ("RAY_ADDRESS", "RAY_TMPDIR"):
+        env.pop(name, None)
+    before = set(os.listdir("/tmp"))
     log_dir = tmp_path / "runs"
     argv = [sys.executable, "-m", "tfcourse", "launch", "--backend", "ray", "-np", "2", "--",
             "tfcourse", "train", "--fake_data", "--max_steps", "20", "--batch_size", "50", "--checkpoint_every", "10",
@@ -132,9 +147,14 @@ def test_two_ray_train_workers_run_the_trainer(tmp_path):
         out, err = process.communicate()
         pytest.fail(f"ray launch did not finish in 420 s:\n{out[-3000:]}\n{err[-3000:]}")
     finally:
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+        # The launcher removes the folder it made; clean up here only what it left.
+        leftover = [name for name in set(os.listdir("/tmp")) - before if name.startswith("tfcourse-ray-")]
+        for name in leftover:
+            shutil.rmtree(os.path.join("/tmp", name), ignore_errors=True)
     both = out + err
     assert process.returncode == 0, both[-4000:]
+    assert "AF_UNIX path length" not in both
+    assert leftover == [], "the launcher left its Ray folder behind"
     # Ray Train wrote a two-worker TF_CONFIG for each worker, and each ran the trainer.
     addresses = re.findall(r"\[ray rank (\d)\] TF_CONFIG task worker (\d) of 2 \(([\d.]+):(\d+)\)", both)
     assert sorted(rank for rank, _, _, _ in addresses) == ["0", "1"], both[-4000:]

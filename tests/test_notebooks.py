@@ -1,7 +1,7 @@
 """Checks on the notebooks as stored (no kernel): clean top-to-bottom outputs, size,
 one parameters cell, and no helper that the library already provides redefined.
 
-Executing them is nbval's job: `pytest --nbval-lax notebooks/` (see notebooks/conftest.py).
+Executing them is nbval's job: `pytest --nbval-lax notebooks/` (see the root conftest.py).
 """
 
 import ast
@@ -146,12 +146,12 @@ def test_nbval_reads_the_check_tags_and_no_cell_carries_marker_comments():
 
 
 def test_a_cell_time_out_fails_the_rest_of_the_notebook(tmp_path):
-    # nbval alone marks the cells after a time-out as non-strict xfails; notebooks/conftest.py fails them.
+    # nbval alone marks the cells after a time-out as non-strict xfails; the root conftest.py fails them.
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time\ntime.sleep(60)"),
                                                nbformat.v4.new_code_cell("assert True")])
     nbformat.write(notebook, tmp_path / "sleeps.ipynb")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")  # this folder is the rootdir, the repo's settings stay out
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NOTEBOOKS_DIR), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NOTEBOOKS_DIR.parent), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.run([sys.executable, "-m", "pytest", "-p", "conftest", "-p", "no:cacheprovider", "--nbval-lax",
                           "--nbval-cell-timeout", "1", "-rA", "sleeps.ipynb"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

@@ -35,7 +35,7 @@ def test_trace_of_the_mlp_step_counts_its_matmuls(mlp_profile):
     assert [row.self_us for row in result["table"]] == sorted((row.self_us for row in result["table"]), reverse=True)
     assert result["step_us"] > 0 and result["op_us_per_step"] > 0
     assert len(profiling.function_call_us(profiling.read_xspace(result["xplane"]))) == CALLS
-    text = profiling.format_table(result["table"], limit=3)
+    text = profiling.format_op_table(result["table"], limit=3)
     assert text.splitlines()[1].split()[0] == result["table"][0].op_type
     assert "other op types" in text.splitlines()[-1]
 

@@ -60,3 +60,17 @@ def test_a_notebooks_first_cell_stores_the_short_report_and_no_stderr():
     assert [o.get("name") for o in outputs if o.output_type == "stream"] == ["stdout"], outputs
     lines = outputs[0].text.splitlines()
     assert 8 <= len(lines) <= 12 and lines[2].startswith("tensorflow  "), lines
+
+
+def test_the_report_counts_the_logical_cpu_devices_a_notebook_made():
+    result = _run("""
+        from tfcourse.distribute import devices
+        devices.use_logical_cpus(3)
+        from tfcourse.environment import environment_report
+        print(next(line for line in environment_report() if line.startswith("cpus")))
+        import tensorflow as tf
+        print(len(tf.config.list_logical_devices("CPU")))
+    """)
+    assert result.returncode == 0, result.stderr
+    cpus, count = result.stdout.strip().splitlines()[-2:]
+    assert count == "3" and cpus.endswith("TensorFlow runs them as 3 logical devices, /CPU:0 to /CPU:2"), cpus

@@ -57,7 +57,7 @@ def environment_report(train_dir=None, relative=False):
         f"tensorflow  {record['tensorflow']}",
         f"keras       {record['keras']}",
         f"numpy       {record['numpy']}",
-        f"cpus        {os.cpu_count()} cores as the OS counts them; TensorFlow runs them all as one device, /CPU:0",
+        f"cpus        {os.cpu_count()} cores as the OS counts them; {_cpu_devices(tf)}",
         f"gpus        {gpu_line}",
         f"xla         {'available' if _xla_available() else 'NOT available'}",
     ]
@@ -74,6 +74,19 @@ def environment_report(train_dir=None, relative=False):
         for name, state in status.items():
             lines.append(f"  {name:<26}{state}")
     return [settings.shown(line) for line in lines] if relative else lines
+
+
+def _cpu_devices(tf):
+    """How TensorFlow uses the cores: one /CPU:0, or the logical devices a notebook split it into.
+
+    Reads the configuration without initialising the runtime, so a notebook can still split
+    the CPU after printing the report.
+    """
+    physical = tf.config.list_physical_devices("CPU")
+    logical = tf.config.get_logical_device_configuration(physical[0]) if physical else None
+    if not logical or len(logical) == 1:
+        return "TensorFlow runs them all as one device, /CPU:0"
+    return f"TensorFlow runs them as {len(logical)} logical devices, /CPU:0 to /CPU:{len(logical) - 1}"
 
 
 def _xla_available():

@@ -185,7 +185,7 @@ def profile_trainer(trainer, iterator, logdir, steps_per_call=100, calls=5):
             "op_us_per_step": sum(row.self_us for row in table) / (len(call_us) * steps_per_call)}
 
 
-def format_table(rows, limit=15):
+def format_op_table(rows, limit=15):
     """The table as aligned text (the `limit` op types with the most self time, then the rest summed).
 
     Args:

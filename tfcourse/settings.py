@@ -10,6 +10,7 @@ student created would otherwise refuse every other student's writes.
 
 import os
 import random
+import re
 import shutil
 import stat
 import tempfile
@@ -118,20 +119,32 @@ def set_seed(seed, deterministic=True):
         tf.config.experimental.enable_op_determinism()
 
 
+def _root_pattern(root):
+    """A regex matching `root` as a whole path: not inside a longer name on either side."""
+    sep = re.escape(os.sep)
+    # Before: not a path character (so /a/x/fresh does not match /x/fresh). After: a separator
+    # (group 1), or the path's end (so /x/fresh does not match inside /x/freshtmp).
+    return re.compile(rf"(?<![\w.~{sep}-]){re.escape(root)}(?:({sep})|(?![\w-]|\.\w))")
+
+
 def shown(text):
     """`text` with this machine's folders written as a reader can follow them anywhere.
 
     A path inside the checkout becomes relative to it, the temp folder becomes `<tmp>` and the
     home folder `~`, so a notebook's stored output names no one's machine (the run folder prints
-    as `<tmp>/tfcourse-<uid>`).
+    as `<tmp>/tfcourse-<uid>`). A folder is replaced only as a whole path, the deepest first:
+    with the checkout at /x/fresh, /x/freshtmp/a stays as it is.
     """
     checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     roots = [(os.path.realpath(tempfile.gettempdir()), "<tmp>"), (os.path.abspath(tempfile.gettempdir()), "<tmp>"),
              (os.path.expanduser("~"), "~")]
     if os.path.isfile(os.path.join(checkout, "pyproject.toml")):  # a checkout, not site-packages
-        roots.insert(0, (checkout, "."))
+        roots.append((checkout, "."))
     text = str(text)
-    for root, name in roots:
-        if root not in ("", os.sep):
-            text = text.replace(root + os.sep, name + os.sep if name != "." else "").replace(root, name)
+    # Deepest first: a temp folder inside the home folder is <tmp>, not ~/tmp.
+    for root, name in sorted(roots, key=lambda pair: -len(pair[0])):
+        if root in ("", os.sep):
+            continue
+        text = _root_pattern(root).sub(
+            lambda match, name=name: (name + os.sep if name != "." else "") if match.group(1) else name, text)
     return text

@@ -7,7 +7,7 @@ Only keys of the notebook's `full` values may appear (`settings.course_params` c
 """
 
 SMOKE = {
-    "00": {"timing_repeats": 5},
+    "00": {"timing_repeats": 5, "hop_rounds": 20},
     "01": {"timed_batches": 20},
     "02": {},  # nothing in 02 takes long: the smoke run uses the course values
     "03": {"manual_steps": 30, "epochs": 0.5, "min_test_precision": 0.85},

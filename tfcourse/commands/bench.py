@@ -93,7 +93,7 @@ def _allreduce(args):
 
     result = allreduce.measure_allreduce_bandwidth(args.workers, args.sizes_mb, args.iterations)
     for row in result["rows"]:
-        print(f"{row['bytes'] / 2**20:>9.2f} MiB  {1e3 * row['seconds_min']:>8.2f} ms  "
+        print(f"{row['bytes'] / 2**20:>9.2f} MiB  {1e3 * row[allreduce.STATISTIC]:>8.2f} ms (median)  "
               f"bus bandwidth {row['busbw_bytes_per_s'] * 8 / 1e9:>6.2f} Gbit/s")
     print(f"fit ({result['workers']} workers, RING): bandwidth {result['bandwidth_gbit_per_s']:.2f} Gbit/s, "
           f"latency {1e6 * result['latency_s']:.0f} us")

@@ -1,4 +1,4 @@
-"""Fetching MNIST from public mirrors, used only when the files are missing.
+"""Filling a folder with MNIST: a copy of the shipped files, else a download from public mirrors.
 
 Safety properties a course needs on flaky networks:
   * nothing appears under the final name until its content hashes right (a `.part`
@@ -11,12 +11,13 @@ import gzip
 import http.client
 import os
 import pathlib
+import shutil
 import urllib.error
 import urllib.request
 import zlib
 
 from tfcourse.datasets import locate
-from tfcourse.datasets.idx import sha256_of
+from tfcourse.datasets.idx import read_bytes, sha256_of
 from tfcourse.errors import DataError
 
 MIRRORS = (
@@ -97,6 +98,58 @@ def download_file(name, directory, mirrors=MIRRORS, timeout=30.0):
             break
     part.unlink(missing_ok=True)
     raise DataError(f"could not download {name}: " + "; ".join(f"{url}: {e}" for url, e in failures.items()))
+
+
+def shipped_copy(name):
+    """The verified copy of `name` this installation ships (checkout data/mnist, then the wheel's), or None.
+
+    Args:
+      name: one of locate.FILES.
+    Returns:
+      the path of a shipped file (.gz or raw) whose content has the published SHA-256, or None.
+    """
+    for shipped_dir in (locate.CHECKOUT_DIR, locate.PACKAGE_DIR):
+        path = locate.find_file(shipped_dir, name)
+        if path is None:
+            continue
+        try:
+            if sha256_of(read_bytes(path)) == locate.SHA256[name]:
+                return path
+        except DataError:  # unreadable or a broken gzip: not a copy to hand on
+            continue
+    return None
+
+
+def copy_shipped(directory):
+    """Copies into `directory` each missing MNIST file the installation ships verified.
+
+    TensorFlow's tutorial contract: `read_data_sets(train_dir)` leaves the data in train_dir.
+    A copy of the shipped files fills it offline; only what no shipped copy has is downloaded.
+
+    Args:
+      directory: the folder to fill (created when missing).
+    Returns:
+      the names copied.
+    """
+    directory = pathlib.Path(directory)
+    copied = []
+    for name in locate.FILES:
+        if locate.find_file(directory, name) is not None:
+            continue
+        source = shipped_copy(name)
+        if source is None:
+            continue
+        target = directory / source.name
+        part = directory / (source.name + ".part")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, part)
+            os.replace(part, target)  # never a half-copied file under the final name
+        except OSError as e:
+            part.unlink(missing_ok=True)
+            raise DataError(f"{directory}: cannot copy the shipped MNIST files here ({e})") from None
+        copied.append(name)
+    return copied
 
 
 def maybe_download(directory, mirrors=MIRRORS, timeout=30.0):

@@ -141,14 +141,17 @@ def load_mnist(train_dir=None, verify=True, download_missing=True):
     Args:
       train_dir: directory with the files; None resolves it (see tfcourse.datasets.locate).
       verify: check each file's SHA-256 against the published MNIST.
-      download_missing: fetch missing files from the mirrors (never needed with data/mnist).
+      download_missing: fill a directory that lacks files: with a copy of the verified files this
+        installation ships (checkout or wheel), else from the mirrors.
     Returns:
       dict with train_images [60000, 28, 28], train_labels [60000], test_images
       [10000, 28, 28], test_labels [10000], all uint8, and `directory`.
     """
     directory, _ = locate.resolve_data_dir(train_dir)
     if download_missing and not locate.has_mnist(directory):
-        download.maybe_download(directory)
+        download.copy_shipped(directory)
+        if not locate.has_mnist(directory):
+            download.maybe_download(directory, mirrors=download.MIRRORS)
     arrays = {"directory": directory}
     for key, name, magic in (
         ("train_images", locate.TRAIN_IMAGES, IMAGES_MAGIC),

@@ -109,8 +109,36 @@ def quiet_state_api_warnings():
     logging.getLogger("ray.train.v2._internal.execution.controller.placement_group_cleaner").setLevel(logging.ERROR)
 
 
+# A Unix socket's path holds at most 107 bytes (sun_path). Ray puts its sockets at
+# <temp dir>/session_<date>_<microseconds>_<pid>/sockets/plasma_store[.N]: 67 bytes after the
+# temp dir with a 7-digit pid, so a temp dir longer than 40 bytes can fail to start Ray.
+SOCKET_PATH_MAX = 107
+RAY_SOCKET_TAIL = len("/session_2026-12-07_20-55-12_123456_4194304/sockets/plasma_store.99")
+
+
+def short_ray_temp_dir(default):
+    """A temp folder for a local Ray cluster whose socket paths fit, or None when `default` fits.
+
+    Ray's default is $RAY_TMPDIR, else $TMPDIR on Linux, else /tmp, plus /ray; a deep TMPDIR
+    (a test runner's, a CI's, macOS's /var/folders/...) makes its socket paths too long and Ray
+    stops with "AF_UNIX path length cannot exceed 107 bytes".
+
+    Args:
+      default: the folder Ray would use (ray._common.utils.get_default_ray_temp_dir()).
+    Returns:
+      None when `default` is short enough, else a new folder under /tmp (the caller removes it).
+    """
+    if len(os.fsencode(default)) + RAY_SOCKET_TAIL <= SOCKET_PATH_MAX:
+        return None
+    return tempfile.mkdtemp(prefix="tfcourse-ray-", dir=os.path.join(os.sep, "tmp"))
+
+
 def _init(ray, address, num_workers):
-    """Connects to `address` (or RAY_ADDRESS), else starts a small private local cluster."""
+    """Connects to `address` (or RAY_ADDRESS), else starts a small private local cluster.
+
+    Returns:
+      a folder made for the local cluster's sockets and logs, to remove after ray.shutdown(), or None.
+    """
     runtime_env = {"env_vars": dict(WORKER_ENV), "worker_process_setup_hook": f"{__name__}.quiet_state_api_warnings"}
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
@@ -124,14 +152,24 @@ def _init(ray, address, num_workers):
         if cpus < num_workers:
             print(f"[launch] ray: the cluster at {address} has {cpus:g} CPUs now; -np {num_workers} waits "
                   f"for {num_workers} (an autoscaling cluster adds nodes)", file=sys.stderr, flush=True)
-        return
+        return None
     # One machine is never preempted and has no metrics dashboard: two fewer Ray processes.
     for name in ("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "RAY_TRAIN_METRICS_ENABLED"):
         os.environ.setdefault(name, "0")
     # A new cluster of its own ("local"), never one another user started on this machine.
     # One CPU slot per worker even on a smaller machine, like the local launcher's -np.
-    ray.init(address="local", num_cpus=max(num_workers, os.cpu_count() or 1), include_dashboard=False,
-             object_store_memory=OBJECT_STORE_BYTES, runtime_env=runtime_env, log_to_driver=True)
+    from ray._common.utils import get_default_ray_temp_dir
+
+    temp_dir = short_ray_temp_dir(get_default_ray_temp_dir())
+    try:
+        ray.init(address="local", num_cpus=max(num_workers, os.cpu_count() or 1), include_dashboard=False,
+                 object_store_memory=OBJECT_STORE_BYTES, runtime_env=runtime_env, log_to_driver=True,
+                 _temp_dir=temp_dir)
+    except BaseException:
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    return temp_dir
 
 
 def describe_failure(error):
@@ -182,7 +220,7 @@ def launch_on_ray(worker, config, num_workers, address=None, restarts=0, gpus=0,
     from ray.train.tensorflow import TensorflowTrainer
 
     started = time.monotonic()
-    _init(ray, address, num_workers)
+    ray_temp_dir = _init(ray, address, num_workers)
     # Ray Train's run state; nothing of ours is kept there (checkpoints go to --log_dir).
     storage = tempfile.mkdtemp(prefix="tfcourse-ray-")
     try:
@@ -207,3 +245,5 @@ def launch_on_ray(worker, config, num_workers, address=None, restarts=0, gpus=0,
     finally:
         ray.shutdown()
         shutil.rmtree(storage, ignore_errors=True)
+        if ray_temp_dir:
+            shutil.rmtree(ray_temp_dir, ignore_errors=True)

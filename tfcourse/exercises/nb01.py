@@ -2,10 +2,10 @@
 
     from tfcourse.exercises import nb01 as ex
 
-The pipeline checks feed "images" whose single pixel is the example's number (0..N-1) and labels
-`number % 10`, so every batch tells which examples it holds and whether images and labels still
-belong together; they judge properties (every example once per epoch, shuffled, batch sizes),
-not one particular shuffled order.
+The pipeline checks feed a few hundred "images" whose single pixel is the example's number
+(0..N-1) and labels `number % 10`, so every batch tells which examples it holds and whether
+images and labels still belong together; they judge properties (every example once per epoch,
+shuffled with a buffer large enough to move examples far, batch sizes), not one shuffled order.
 """
 
 import numpy as np
@@ -17,89 +17,16 @@ from tfcourse.exercises.core import (
     Mistake,
     ValueExercise,
     answered,
-    compare_values,
 )
 
 
-def _pipeline_cases():
-    def case(label, num_examples, batch_size, seed):
-        images = np.arange(num_examples, dtype=np.float32).reshape(num_examples, 1)
-        labels = (np.arange(num_examples) % 10).astype(np.int32)
-        return Case(label, (images, labels, batch_size, seed))
-
-    return [case("12 examples in batches of 4", 12, 4, 0),
-            case("10 examples in batches of 4 (a last partial batch of 2)", 10, 4, 1),
-            case("5 examples in batches of 1", 5, 1, 2)]
+def _numbered(num_examples):
+    images = np.arange(num_examples, dtype=np.float32).reshape(num_examples, 1)
+    labels = (np.arange(num_examples) % 10).astype(np.int32)
+    return images, labels
 
 
 MAX_BATCHES = 200  # a dataset that never ends is read this far
-
-
-def _batches(function, case_input, max_batches=MAX_BATCHES):
-    """Runs function(images, labels, batch_size, seed) -> list of (example numbers, labels) per batch."""
-    import tensorflow as tf
-
-    dataset = function(*case_input)
-    if not isinstance(dataset, tf.data.Dataset):
-        raise AnswerError(f"expected a `tf.data.Dataset`, got {type(dataset).__name__}: return the dataset "
-                          "you built")
-    spec = dataset.element_spec
-    if not (isinstance(spec, tuple) and len(spec) == 2):
-        raise AnswerError("expected elements `(images, labels)`: start from "
-                          "`tf.data.Dataset.from_tensor_slices((images, labels))`")
-    batches = []
-    for images, labels in dataset.take(max_batches):
-        images, labels = np.asarray(images), np.asarray(labels)
-        if images.ndim == 1:  # no batch dimension: one example per element
-            images, labels = images[np.newaxis], labels[np.newaxis]
-            batched = False
-        else:
-            batched = True
-        batches.append({"numbers": images[:, 0].astype(int).tolist(), "labels": labels.tolist(),
-                        "batched": batched})
-    return {"batches": batches, "num_examples": len(case_input[0]), "batch_size": case_input[2]}
-
-
-def _epochs(run):
-    """The example numbers of `run`, cut into epochs of num_examples."""
-    numbers = [n for batch in run["batches"] for n in batch["numbers"]]
-    size = run["num_examples"]
-    return [numbers[i:i + size] for i in range(0, len(numbers), size)]
-
-
-def _pipeline_problem(run, epochs):
-    """What is wrong with a pipeline run that should give `epochs` shuffled epochs, or None."""
-    size, batch_size = run["num_examples"], run["batch_size"]
-    if not all(batch["batched"] for batch in run["batches"]):
-        return "the elements are single examples, not batches"
-    pairs = [(n, label) for batch in run["batches"] for n, label in zip(batch["numbers"], batch["labels"])]
-    if any(label != n % 10 for n, label in pairs):
-        return "some images came out with another example's label"
-    numbers = [n for n, _ in pairs]
-    if len(numbers) != epochs * size:
-        return f"expected {epochs * size} examples ({epochs} epoch(s) of {size}), got {len(numbers)}"
-    for epoch in _epochs(run):
-        if sorted(epoch) != list(range(size)):
-            return "an epoch does not hold every example exactly once"
-    expected_sizes = ([batch_size] * (size // batch_size) + ([size % batch_size] if size % batch_size else [])) * epochs
-    sizes = [len(batch["numbers"]) for batch in run["batches"]]
-    if sizes != expected_sizes:
-        return f"expected batch sizes {expected_sizes}, got {sizes}"
-    if size > 4 and any(epoch == sorted(epoch) for epoch in _epochs(run)):
-        return "the examples come out in their original order: they were not shuffled"
-    if batch_size > 1 and _blocks_shuffled(run):
-        return "each batch holds neighbouring examples in order: only whole batches were shuffled"
-    epoch_orders = _epochs(run)
-    if size > 4 and len(epoch_orders) > 1 and all(order == epoch_orders[0] for order in epoch_orders):
-        return "every epoch comes in the same order: it should be reshuffled"
-    return None
-
-
-def _compare_pipelines(epochs):
-    def compare(expected, got):
-        del expected  # judged by properties: any correct shuffle passes
-        return _pipeline_problem(got, epochs)
-    return compare
 
 
 def _all_runs(predicate):
@@ -108,203 +35,303 @@ def _all_runs(predicate):
     return detect
 
 
-def _blocks_shuffled(run):
-    """True if every batch holds consecutive examples, as when whole batches were shuffled."""
-    if run["batch_size"] == 1:
-        return True  # with batches of 1 the mistake cannot show: do not count against it
-    return all(all(b - a == 1 for a, b in zip(sorted(batch["numbers"]), sorted(batch["numbers"])[1:]))
-               and batch["numbers"] == sorted(batch["numbers"])
-               for batch in run["batches"])
+# ---------------------------------------------------------------- q1: only some digits, shuffled
 
-
-def _shuffled_after_batching(outcomes):
-    runs = [o.value for o in outcomes if o.error is None]
-    return len(runs) == len(outcomes) and all(_blocks_shuffled(run) and not _not_batched(run) for run in runs) \
-        and any(run["batch_size"] > 1 and any(epoch != sorted(epoch) for epoch in _epochs(run)) for run in runs)
-
-
-def _not_batched(run):
-    return not any(batch["batched"] for batch in run["batches"])
-
-
-def _in_order(run):
-    return all(epoch == sorted(epoch) for epoch in _epochs(run))
-
-
-def _last_batch_dropped(run):
-    size, batch_size = run["num_examples"], run["batch_size"]
-    numbers = [n for batch in run["batches"] for n in batch["numbers"]]
-    return all(len(batch["numbers"]) == batch_size for batch in run["batches"]) \
-        and len(numbers) == (size // batch_size) * batch_size
-
-
-def _pairs_broken(run):
-    return any(label != n % 10 for batch in run["batches"] for n, label in zip(batch["numbers"], batch["labels"]))
-
-
-# ---------------------------------------------------------------- q1: shuffle, then batch
-
-PIPELINE_SOLUTION = '''\
-def shuffled_batches(images, labels, batch_size, seed):
-    """One epoch of (images [B, ...], labels [B]) batches in a shuffled order; the last batch may be short."""
+DIGITS_SOLUTION = """\
+def digit_batches(images, labels, digits, batch_size, seed):
+    \"\"\"One shuffled epoch of (images, labels) batches holding only the examples whose label is in `digits`.\"\"\"
+    wanted = tf.constant(digits, dtype=labels.dtype)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.shuffle(len(images), seed=seed)
-    return dataset.batch(batch_size)
-'''
+    dataset = dataset.filter(lambda image, label: tf.reduce_any(tf.equal(label, wanted)))
+    return dataset.shuffle(len(images), seed=seed).batch(batch_size)
+"""
+
+
+def _digit_cases():
+    def case(label, num_examples, digits, batch_size, seed):
+        images, labels = _numbered(num_examples)
+        return Case(label, (images, labels, digits, batch_size, seed))
+
+    return [case("300 examples, digits [3, 7], batches of 8", 300, [3, 7], 8, 0),
+            case("300 examples, digits [0, 1, 2, 4, 5, 6, 8, 9], batches of 32", 300, [0, 1, 2, 4, 5, 6, 8, 9], 32, 1),
+            case("250 examples, digit [5] only, batches of 10", 250, [5], 10, 2)]
+
+
+def _run_digits(function, case_input):
+    images, labels, digits, batch_size, seed = case_input
+    return {"batches": _batches_of(function(*case_input)), "batch_size": batch_size,
+            "kept": [n for n in range(len(images)) if n % 10 in digits]}
+
+
+def _digits_problem(run):
+    kept, batch_size = run["kept"], run["batch_size"]
+    if not all(batch["batched"] for batch in run["batches"]):
+        return "the elements are single examples, not batches"
+    pairs = [(n, label) for batch in run["batches"] for n, label in zip(batch["numbers"], batch["labels"])]
+    if any(label != n % 10 for n, label in pairs):
+        return "some images came out with another example's label"
+    numbers = [n for n, _ in pairs]
+    others = sorted({n % 10 for n in numbers} - {n % 10 for n in kept})
+    if others:
+        return f"expected only the digits {sorted({n % 10 for n in kept})}, got digits {others} as well"
+    if sorted(numbers) != kept:
+        return f"expected each of the {len(kept)} examples of those digits once, got {len(numbers)} examples " \
+               f"({len(set(numbers))} different)"
+    expected_sizes = [batch_size] * (len(kept) // batch_size) + ([len(kept) % batch_size] if len(kept) % batch_size else [])
+    sizes = [len(batch["numbers"]) for batch in run["batches"]]
+    if sizes != expected_sizes:
+        return f"expected batch sizes {expected_sizes}, got {sizes}"
+    return _shuffle_problem(numbers, kept)
+
+
+def _shuffle_problem(order, originals):
+    """What is wrong with the shuffle that gave `order` (a permutation of `originals`), or None."""
+    if order == sorted(order):
+        return "the examples come out in their original order: they were not shuffled"
+    # A buffer of k lets the example at position p come from at most p + k - 1 places ahead: a
+    # small buffer keeps every example near its place. With the whole split as buffer, some
+    # example among the first ones comes from far behind.
+    position = {n: i for i, n in enumerate(originals)}
+    jump = max(position[n] - i for i, n in enumerate(order))
+    if jump < len(order) // 4:
+        return (f"no example moved more than {jump} places forward in {len(order)}: the shuffle buffer is too "
+                "small to mix the split (use one as large as the data, `len(images)`)")
+    return None
+
+
+def _compare_digits(expected, got):
+    del expected  # judged by properties: any correct shuffle passes
+    return _digits_problem(got)
+
 
 q1 = FunctionExercise(
-    "nb01.q1", "shuffled_batches", "shuffle, then batch",
+    "nb01.q1", "digit_batches", "only some digits, shuffled",
     prompt=(
-        "Write `shuffled_batches(images, labels, batch_size, seed)`: a `tf.data` pipeline giving **one epoch** of "
-        "`(images, labels)` batches in a shuffled order. Start from `tf.data.Dataset.from_tensor_slices`, shuffle "
-        "the examples (a buffer of the whole split, `seed=seed`), then batch them, keeping the last, shorter "
-        "batch. The check feeds small splits whose images carry their example number."),
+        "Write `digit_batches(images, labels, digits, batch_size, seed)`: a `tf.data` pipeline giving **one "
+        "epoch** of `(images, labels)` batches that holds only the examples whose label is one of `digits` (a "
+        "list such as `[3, 7]`), each of them once, in a shuffled order (a buffer as large as the whole "
+        "split, `seed=seed`), the last, shorter batch kept. Use `Dataset.filter` (section 4 shows it). The "
+        "check feeds a few hundred examples whose images carry their example number."),
     skeleton='''\
-def shuffled_batches(images, labels, batch_size, seed):
-    """One epoch of (images [B, ...], labels [B]) batches in a shuffled order; the last batch may be short."""
+def digit_batches(images, labels, digits, batch_size, seed):
+    """One shuffled epoch of (images, labels) batches holding only the examples whose label is in `digits`."""
     ...
 ''',
-    solution=PIPELINE_SOLUTION,
+    solution=DIGITS_SOLUTION,
     hints=[
-        "The chain is: slice into examples, shuffle the examples, group them into batches.",
-        "`tf.data.Dataset.from_tensor_slices((images, labels))` keeps each image with its label; "
-        "`.shuffle(len(images), seed=seed)` shuffles with a buffer of the whole split.",
-        "The order matters: `.shuffle(...)` first, then `.batch(batch_size)`. Shuffling after batching "
-        "only reorders whole batches.",
+        "Slice `(images, labels)` into examples, keep the wanted ones, shuffle, batch.",
+        "`filter` takes a function of one element, here `(image, label)`, returning a boolean tensor: "
+        "`tf.reduce_any(tf.equal(label, tf.constant(digits)))` is true when the label is one of the digits.",
+        "`shuffle(len(images), seed=seed)` then `.batch(batch_size)`: a small buffer (say 2) only swaps "
+        "neighbours.",
     ],
     mistakes=[
-        Mistake("missing_batch",
-                "your dataset yields single examples, not batches: end the chain with `.batch(batch_size)`.",
-                PIPELINE_SOLUTION.replace("return dataset.batch(batch_size)", "return dataset"),
-                detect=_all_runs(_not_batched)),
-        Mistake("shuffle_after_batch",
-                "you shuffled after batching: that shuffles whole batches, so each batch still holds neighbouring "
-                "examples (every epoch the same groups). Call `.shuffle(...)` before `.batch(...)`.",
-                PIPELINE_SOLUTION.replace(
-                    "dataset = dataset.shuffle(len(images), seed=seed)\n    return dataset.batch(batch_size)",
-                    "dataset = dataset.batch(batch_size)\n    return dataset.shuffle(len(images), seed=seed)"),
-                detect=_shuffled_after_batching),
+        Mistake("small_shuffle_buffer",
+                "your shuffle buffer is too small: with `shuffle(k)` an example can only move about k places, "
+                "so the order stays close to the original. Use a buffer as large as the split, `len(images)`.",
+                DIGITS_SOLUTION.replace("shuffle(len(images), seed=seed)", "shuffle(4, seed=seed)"),
+                detect=lambda outcomes: all(o.error is None for o in outcomes) and any(
+                    "too small" in (_digits_problem(o.value) or "") for o in outcomes)),
         Mistake("no_shuffle",
                 "the examples come out in their original order: add `.shuffle(len(images), seed=seed)` before "
                 "`.batch(...)`.",
-                PIPELINE_SOLUTION.replace("    dataset = dataset.shuffle(len(images), seed=seed)\n", ""),
-                detect=_all_runs(_in_order)),
+                DIGITS_SOLUTION.replace(".shuffle(len(images), seed=seed)", ""),
+                detect=_all_runs(lambda run: "original order" in (_digits_problem(run) or ""))),
+        Mistake("shuffle_after_batch",
+                "you shuffled after batching: that reorders whole batches, and each batch still holds "
+                "neighbouring examples. Call `.shuffle(...)` before `.batch(...)`.",
+                DIGITS_SOLUTION.replace("return dataset.shuffle(len(images), seed=seed).batch(batch_size)",
+                                        "return dataset.batch(batch_size).shuffle(len(images), seed=seed)"),
+                detect=_all_runs(lambda run: run["batches"] and all(
+                    batch["numbers"] == sorted(batch["numbers"]) for batch in run["batches"])
+                    and [n for b in run["batches"] for n in b["numbers"]] != run["kept"])),
+        Mistake("kept_other_digits",
+                "other digits got through: the filter must keep an example only when its label is one of "
+                "`digits`.",
+                DIGITS_SOLUTION.replace("tf.reduce_any(tf.equal(label, wanted))", "label >= tf.reduce_min(wanted)"),
+                detect=_all_runs(lambda run: "as well" in (_digits_problem(run) or "")) ),
         Mistake("dropped_last_batch",
                 "the last, shorter batch is missing: `drop_remainder=True` drops it, and those examples are "
-                "never seen. Keep the default `drop_remainder=False` here.",
-                PIPELINE_SOLUTION.replace("dataset.batch(batch_size)", "dataset.batch(batch_size, drop_remainder=True)"),
-                detect=lambda outcomes: _all_runs(_last_batch_dropped)(outcomes)
-                and any(o.value["num_examples"] % o.value["batch_size"] for o in outcomes)),
-        Mistake("repeats_forever",
-                "your dataset never ends: `.repeat()` without a count repeats forever. Here one pass is one "
-                "epoch, so leave `.repeat` out (the next exercise is about epochs).",
-                PIPELINE_SOLUTION.replace("dataset.batch(batch_size)", "dataset.batch(batch_size).repeat()"),
-                detect=_all_runs(lambda run: len(run["batches"]) == MAX_BATCHES)),
-        Mistake("images_and_labels_shuffled_apart",
-                "images and labels no longer match: you shuffled them separately. Slice them together, "
-                "`from_tensor_slices((images, labels))`, and shuffle that one dataset.",
-                PIPELINE_SOLUTION.replace(
-                    "dataset = tf.data.Dataset.from_tensor_slices((images, labels))",
-                    "dataset = tf.data.Dataset.zip((\n"
-                    "        tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed),\n"
-                    "        tf.data.Dataset.from_tensor_slices(labels).shuffle(len(images), seed=seed + 1)))"),
-                detect=_all_runs(_pairs_broken)),
+                "never seen. Keep the default here.",
+                DIGITS_SOLUTION.replace(".batch(batch_size)", ".batch(batch_size, drop_remainder=True)"),
+                detect=_all_runs(lambda run: all(len(b["numbers"]) == run["batch_size"] for b in run["batches"])
+                                 and len(run["kept"]) % run["batch_size"] != 0
+                                 and sum(len(b["numbers"]) for b in run["batches"])
+                                 == len(run["kept"]) // run["batch_size"] * run["batch_size"])),
     ],
-    cases=_pipeline_cases, run=_batches, compare=_compare_pipelines(epochs=1),
+    cases=_digit_cases, run=_run_digits, compare=_compare_digits,
 )
 
-# ---------------------------------------------------------------- q2: epochs with repeat
+# ---------------------------------------------------------------- q2: a validation split with take/skip
 
-EPOCHS_SOLUTION = '''\
-def shuffled_epochs(images, labels, batch_size, seed, epochs):
-    """`epochs` epochs of batches, reshuffled every epoch; no batch mixes two epochs."""
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
-    dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).repeat(epochs)
-'''
-
-
-def _epoch_cases():
-    return [Case(case.label + ", 2 epochs", case.input + (2,)) for case in _pipeline_cases()]
-
-
-def _straddles_epochs(run):
-    """True if some batch holds examples of two epochs (repeat before batch)."""
-    size, seen = run["num_examples"], 0
-    for batch in run["batches"]:
-        start, seen = seen, seen + len(batch["numbers"])
-        if start // size != (seen - 1) // size:
-            return True
-    return False
+SPLIT_SOLUTION = """\
+def split_pipelines(images, labels, validation_size, batch_size, seed, epochs):
+    \"\"\"(validation: the first `validation_size` examples in order, batched once;
+    training: the others, reshuffled every epoch, batched, `epochs` epochs).\"\"\"
+    examples = tf.data.Dataset.from_tensor_slices((images, labels))
+    validation = examples.take(validation_size).batch(batch_size)
+    training = examples.skip(validation_size)
+    training = training.shuffle(len(images) - validation_size, seed=seed).batch(batch_size).repeat(epochs)
+    return validation, training
+"""
 
 
-def _epochs_mixed(run):
-    epochs = _epochs(run)
-    return any(sorted(epoch) != list(range(run["num_examples"])) for epoch in epochs)
+def _split_cases():
+    def case(label, num_examples, validation_size, batch_size, seed):
+        images, labels = _numbered(num_examples)
+        return Case(label, (images, labels, validation_size, batch_size, seed, 2))
+
+    return [case("300 examples, 60 for validation, batches of 16, 2 epochs", 300, 60, 16, 0),
+            case("400 examples, 100 for validation, batches of 32, 2 epochs", 400, 100, 32, 1)]
 
 
-def _same_order_every_epoch(run):
-    epochs = _epochs(run)
-    return len(epochs) > 1 and all(epoch == epochs[0] for epoch in epochs) and epochs[0] != sorted(epochs[0])
+def _batches_of(dataset):
+    import tensorflow as tf
+
+    if not isinstance(dataset, tf.data.Dataset):
+        raise AnswerError(f"expected a `tf.data.Dataset`, got {type(dataset).__name__}")
+    spec = dataset.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise AnswerError("expected elements `(images, labels)`: start from "
+                          "`tf.data.Dataset.from_tensor_slices((images, labels))`")
+    batches = []
+    for images, labels in dataset.take(MAX_BATCHES):
+        images, labels = np.asarray(images), np.asarray(labels)
+        batched = images.ndim > 1 and images.shape[-1] == 1 and labels.ndim == 1
+        if images.ndim == 1:
+            images, labels = images[np.newaxis], labels[np.newaxis]
+        batches.append({"numbers": images[:, 0].astype(int).tolist(), "labels": np.ravel(labels).tolist(),
+                        "batched": batched})
+    return batches
+
+
+def _run_split(function, case_input):
+    images, labels, validation_size, batch_size, seed, epochs = case_input
+    result = function(*case_input)
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise AnswerError(f"expected a pair `(validation, training)` of datasets, got {type(result).__name__}")
+    return {"validation": _batches_of(result[0]), "training": _batches_of(result[1]),
+            "num_examples": len(images), "validation_size": validation_size, "batch_size": batch_size,
+            "epochs": epochs}
+
+
+def _split_problem(run):
+    size, held_out, batch_size, epochs = run["num_examples"], run["validation_size"], run["batch_size"], run["epochs"]
+    for name in ("validation", "training"):
+        if any(label != n % 10 for batch in run[name] for n, label in zip(batch["numbers"], batch["labels"])):
+            return f"in the {name} dataset some images came out with another example's label"
+    validation = [n for batch in run["validation"] for n in batch["numbers"]]
+    if validation != list(range(held_out)):
+        return (f"expected validation to be examples 0..{held_out - 1} in order, once, got {len(validation)} "
+                f"examples starting {validation[:6]}")
+    sizes = [len(batch["numbers"]) for batch in run["validation"]]
+    expected_sizes = [batch_size] * (held_out // batch_size) + ([held_out % batch_size] if held_out % batch_size else [])
+    if sizes != expected_sizes:
+        return f"expected validation batch sizes {expected_sizes}, got {sizes}"
+    training = [n for batch in run["training"] for n in batch["numbers"]]
+    leaked = sorted(set(training) & set(validation))
+    if leaked:
+        return f"{len(leaked)} validation examples (e.g. {leaked[:3]}) are in the training data too"
+    remaining = size - held_out
+    if len(training) != epochs * remaining:
+        return f"expected {epochs} epochs of {remaining} training examples, got {len(training)} examples"
+    per_epoch = [training[i * remaining:(i + 1) * remaining] for i in range(epochs)]
+    for epoch in per_epoch:
+        if sorted(epoch) != list(range(held_out, size)):
+            return "a training epoch does not hold every training example exactly once"
+    train_sizes = [len(batch["numbers"]) for batch in run["training"]]
+    one_epoch = [batch_size] * (remaining // batch_size) + ([remaining % batch_size] if remaining % batch_size else [])
+    if train_sizes != one_epoch * epochs:
+        return f"expected training batch sizes {one_epoch} per epoch, got {train_sizes}"
+    for epoch in per_epoch:
+        problem = _shuffle_problem(epoch, list(range(held_out, size)))
+        if problem:
+            return f"training: {problem}"
+    if all(epoch == per_epoch[0] for epoch in per_epoch):
+        return "every training epoch comes in the same order: it should be reshuffled"
+    return None
+
+
+def _compare_splits(expected, got):
+    del expected  # judged by properties: any correct shuffle passes
+    return _split_problem(got)
+
+
+def _split_says(text):
+    return _all_runs(lambda run: text in (_split_problem(run) or ""))
+
+
+def _any_split_says(text):
+    return lambda outcomes: all(o.error is None for o in outcomes) and any(
+        text in (_split_problem(o.value) or "") for o in outcomes)
+
+
+def _validation_in_order(run):
+    validation = [n for batch in run["validation"] for n in batch["numbers"]]
+    return validation == sorted(validation)
+
+
+def _validation_is_the_end(run):
+    validation = [n for batch in run["validation"] for n in batch["numbers"]]
+    return validation == list(range(run["num_examples"] - run["validation_size"], run["num_examples"]))
 
 
 q2 = FunctionExercise(
-    "nb01.q2", "shuffled_epochs", "several epochs with repeat",
+    "nb01.q2", "split_pipelines", "a validation split with take and skip",
     prompt=(
-        "Write `shuffled_epochs(images, labels, batch_size, seed, epochs)`: like `shuffled_batches`, but for "
-        "`epochs` epochs, **reshuffled every epoch**, and with no batch mixing the end of one epoch and the start "
-        "of the next (so each epoch ends with its own short batch, as `next_batch` counts epochs). Where does "
-        "`.repeat(epochs)` go in the chain?"),
+        "Write `split_pipelines(images, labels, validation_size, batch_size, seed, epochs)` returning two "
+        "datasets of `(images, labels)` batches: `validation`, the **first** `validation_size` examples in their "
+        "order, batched, one pass; and `training`, **all the other** examples, shuffled with a buffer as large as "
+        "them (`seed=seed`), batched, for `epochs` epochs, reshuffled every epoch, each epoch ending with its own "
+        "short batch. No example may be in both. Use `Dataset.take` and `Dataset.skip` (section 4 shows them)."),
     skeleton='''\
-def shuffled_epochs(images, labels, batch_size, seed, epochs):
-    """`epochs` epochs of batches, reshuffled every epoch; no batch mixes two epochs."""
+def split_pipelines(images, labels, validation_size, batch_size, seed, epochs):
+    """(validation: the first `validation_size` examples in order, batched once;
+    training: the others, reshuffled every epoch, batched, `epochs` epochs)."""
     ...
 ''',
-    solution=EPOCHS_SOLUTION,
+    solution=SPLIT_SOLUTION,
     hints=[
-        "Each `repeat` iteration replays everything before it in the chain, the shuffle included.",
-        "Put `.repeat(epochs)` after `.batch(...)`: then every epoch is batched on its own.",
-        "`shuffle(..., reshuffle_each_iteration=True)` (the default) draws a new order each time the "
-        "repeat replays it.",
+        "`take(n)` keeps the first n elements of a dataset, `skip(n)` everything after them: split the "
+        "examples first.",
+        "Shuffle only the training part, *after* `skip`: a shuffle before the split draws a new order on every "
+        "pass, so `take` would pick different examples each time.",
+        "Training: `.shuffle(...)`, `.batch(batch_size)`, `.repeat(epochs)`, in that order, as in section 4.",
     ],
     mistakes=[
-        Mistake("repeat_before_shuffle",
-                "the epochs are mixed: repeating before shuffling lets an example come twice before another "
-                "came once. Shuffle first, then batch, then `.repeat(epochs)`.",
-                EPOCHS_SOLUTION.replace(
-                    "dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)\n"
-                    "    return dataset.batch(batch_size).repeat(epochs)",
-                    "dataset = dataset.repeat(epochs).shuffle(len(images), seed=seed)\n"
-                    "    return dataset.batch(batch_size)"),
-                detect=lambda outcomes: _all_runs(lambda run: True)(outcomes)
-                and any(_epochs_mixed(o.value) for o in outcomes)),
+        Mistake("validation_from_the_end",
+                "the validation examples are the *first* `validation_size`: `take` them, and `skip` them for "
+                "training.",
+                SPLIT_SOLUTION.replace("examples.take(validation_size)", "examples.skip(len(images) - validation_size)")
+                .replace("examples.skip(validation_size)", "examples.take(len(images) - validation_size)"),
+                detect=_all_runs(_validation_is_the_end)),
+        Mistake("shuffled_before_split",
+                "validation and training overlap: you shuffled before `take`/`skip`, and the shuffle draws a new "
+                "order on every pass, so the split is different each time. Split first, then shuffle the "
+                "training part only.",
+                SPLIT_SOLUTION.replace(
+                    "examples = tf.data.Dataset.from_tensor_slices((images, labels))",
+                    "examples = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(len(images), seed=seed)"),
+                detect=lambda outcomes: any(o.error is None and (
+                    "are in the training data too" in (_split_problem(o.value) or "")
+                    or not _validation_in_order(o.value)) for o in outcomes)),
         Mistake("repeat_before_batch",
-                "a batch mixes the end of one epoch with the start of the next: you repeated before batching. "
-                "Call `.repeat(epochs)` after `.batch(...)`.",
-                EPOCHS_SOLUTION.replace("return dataset.batch(batch_size).repeat(epochs)",
-                                        "return dataset.repeat(epochs).batch(batch_size)"),
-                detect=lambda outcomes: _all_runs(lambda run: True)(outcomes)
-                and any(_straddles_epochs(o.value) for o in outcomes)),
-        Mistake("shuffle_after_batch",
-                "you shuffled after batching: whole batches are reordered, but each still holds neighbouring "
-                "examples. Shuffle the examples, then batch, then repeat.",
-                EPOCHS_SOLUTION.replace(
-                    "dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)\n"
-                    "    return dataset.batch(batch_size).repeat(epochs)",
-                    "dataset = dataset.batch(batch_size).shuffle(len(images), seed=seed)\n"
-                    "    return dataset.repeat(epochs)"),
-                detect=_shuffled_after_batching),
+                "a training batch mixes the end of one epoch with the start of the next: call `.repeat(epochs)` "
+                "after `.batch(...)`.",
+                SPLIT_SOLUTION.replace(".batch(batch_size).repeat(epochs)", ".repeat(epochs).batch(batch_size)"),
+                detect=_any_split_says("expected training batch sizes")),
         Mistake("same_order_every_epoch",
-                "every epoch comes in the same order: `reshuffle_each_iteration=False` (or shuffling once in "
-                "numpy) fixes it. Let the shuffle draw a new order on each repeat.",
-                EPOCHS_SOLUTION.replace("reshuffle_each_iteration=True", "reshuffle_each_iteration=False"),
-                detect=_all_runs(lambda run: run["batch_size"] == 1 or _same_order_every_epoch(run))),
-        Mistake("one_epoch_only",
-                "only one epoch came out: add `.repeat(epochs)` at the end of the chain.",
-                EPOCHS_SOLUTION.replace(".repeat(epochs)", ""),
-                detect=_all_runs(lambda run: sum(len(b["numbers"]) for b in run["batches"]) == run["num_examples"])),
+                "every training epoch comes in the same order: let the shuffle draw a new order on each repeat "
+                "(`reshuffle_each_iteration=True`, the default).",
+                SPLIT_SOLUTION.replace("seed=seed)", "seed=seed, reshuffle_each_iteration=False)"),
+                detect=_split_says("same order")),
+        Mistake("small_shuffle_buffer",
+                "your shuffle buffer is too small: an example can only move about as many places as the buffer "
+                "holds. Use a buffer as large as the training part.",
+                SPLIT_SOLUTION.replace("shuffle(len(images) - validation_size, seed=seed)", "shuffle(8, seed=seed)"),
+                detect=_split_says("too small")),
     ],
-    cases=_epoch_cases, run=_batches, compare=_compare_pipelines(epochs=2),
+    cases=_split_cases, run=_run_split, compare=_compare_splits,
 )
 
 # ---------------------------------------------------------------- q3: batches per epoch
@@ -327,10 +354,9 @@ q3 = ValueExercise(
                 "a number of batches is a whole number: 55,000 / 128 = 429.7 means 429 full batches plus one "
                 "partial batch.",
                 "batches_per_epoch = 55000 / 128\n",
-                detect=lambda o: np.isclose(float(o[0].value), 55000 / 128)),
+                detect=lambda o: np.isclose(float(np.asarray(o[0].value)), 55000 / 128)),
     ],
     expected=lambda: 430,
-    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
     explain=lambda value: f"{value} batches: 429 full ones and a shorter last one.",
 )
 
@@ -366,7 +392,6 @@ q4 = ValueExercise(
                 "last_batch_size = 430\n", detect=answered(430)),
     ],
     expected=_last_batch_size,
-    compare=lambda expected, got: compare_values(expected, got, rtol=0, atol=0),
     explain=lambda value: f"running it, the last batch holds {value} examples.",
 )
 
@@ -377,12 +402,6 @@ def _predicted_sizes():
     import tensorflow as tf
 
     return [int(batch.shape[0]) for batch in tf.data.Dataset.range(10).batch(4).repeat(2)]
-
-
-def _compare_sizes(expected, got):
-    if not isinstance(got, (list, tuple)):
-        raise AnswerError(f"expected a list of batch sizes like `[4, 4]`, got {type(got).__name__}")
-    return None if list(got) == list(expected) else f"running it gives {list(expected)}, you predicted {list(got)}"
 
 
 q5 = ValueExercise(
@@ -399,12 +418,12 @@ q5 = ValueExercise(
         Mistake("repeat_then_batch_order",
                 "that is what `range(10).repeat(2).batch(4)` gives; here `batch` comes first, so each of the two "
                 "passes ends with its own batch of 2.",
-                "predicted_sizes = [4, 4, 4, 4, 4]\n", detect=lambda o: list(o[0].value) == [4, 4, 4, 4, 4]),
+                "predicted_sizes = [4, 4, 4, 4, 4]\n", detect=answered([4, 4, 4, 4, 4])),
         Mistake("one_pass_only",
                 "`repeat(2)` replays the batches twice: the list is twice as long.",
-                "predicted_sizes = [4, 4, 2]\n", detect=lambda o: list(o[0].value) == [4, 4, 2]),
+                "predicted_sizes = [4, 4, 2]\n", detect=answered([4, 4, 2])),
     ],
-    expected=_predicted_sizes, compare=_compare_sizes,
+    expected=_predicted_sizes,
     explain=lambda sizes: f"running it gives {sizes}.",
 )
 

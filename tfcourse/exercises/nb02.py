@@ -3,8 +3,6 @@
     from tfcourse.exercises import nb02 as ex
 """
 
-import re
-
 import numpy as np
 
 from tfcourse.exercises.core import (
@@ -14,7 +12,6 @@ from tfcourse.exercises.core import (
     Mistake,
     ValueExercise,
     answered,
-    compare_values,
 )
 
 # A truncated normal cut at two standard deviations has a standard deviation of 0.8796 times
@@ -55,8 +52,9 @@ def _layer_properties(function, case_input):
     result = function(fan_in, fan_out, seed)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise AnswerError(f"expected a pair `(weights, biases)`, got {type(result).__name__}")
+    dtypes = [getattr(getattr(v, "dtype", None), "name", type(v).__name__) for v in result]
     weights, biases = (_as_array(v, name) for v, name in zip(result, ("weights", "biases")))
-    return {"fan_in": fan_in, "fan_out": fan_out,
+    return {"fan_in": fan_in, "fan_out": fan_out, "dtypes": dtypes,
             "variables": all(isinstance(v, tf.Variable) for v in result),
             "weights_shape": list(weights.shape), "biases_shape": list(biases.shape),
             # In units of the tutorial's stddev 1/sqrt(fan_in): the largest |w| (<= 2 when
@@ -73,6 +71,8 @@ def _std_tolerance(size):
 
 def _compare_layers(expected, got):
     fan_in = expected["fan_in"]
+    if got["dtypes"] != ["float32", "float32"]:
+        return f"weights and biases of dtypes {got['dtypes']}, expected float32 both (what the images are)"
     if got["weights_shape"] != expected["weights_shape"]:
         return f"weights of shape {got['weights_shape']}, expected [fan_in, fan_out] = {expected['weights_shape']}"
     if got["biases_shape"] != expected["biases_shape"]:
@@ -109,9 +109,11 @@ q1 = FunctionExercise(
     "nb02.q1", "init_layer", "a layer's variables",
     prompt=(
         "Write `init_layer(fan_in, fan_out, seed)`, returning the two variables of one fully connected layer as "
-        "the lesson starts them: `weights` of shape `[fan_in, fan_out]` drawn from a **truncated normal** with "
-        "standard deviation `1 / sqrt(fan_in)` (`tf.random.truncated_normal`, `seed=seed`), and `biases` of shape "
-        "`[fan_out]`, all zero. Both must be `tf.Variable`s. The check judges the values by their statistics."),
+        "the lesson starts them: `weights` of shape `[fan_in, fan_out]` drawn from a **truncated normal** whose "
+        "`stddev` parameter is `1 / sqrt(fan_in)` (`tf.random.truncated_normal`, `seed=seed`; cut at two stddevs, "
+        "its measured spread is about `0.88 / sqrt(fan_in)`, as section 1 found), and `biases` of shape "
+        "`[fan_out]`, all zero. Both must be float32 `tf.Variable`s. The check judges the values by their "
+        "statistics."),
     skeleton='''\
 def init_layer(fan_in, fan_out, seed):
     """The variables of one layer: weights float32 [fan_in, fan_out], biases float32 [fan_out]."""
@@ -165,6 +167,12 @@ def init_layer(fan_in, fan_out, seed):
                 .replace(', name="weights")', ")").replace('tf.Variable(tf.zeros([fan_out]), name="biases")',
                                                           "tf.zeros([fan_out])"),
                 detect=lambda outcomes: all(o.error is None and not o.value["variables"] for o in outcomes)),
+        Mistake("float64_variables",
+                "your variables are float64 (numpy's default, e.g. from `np.random` or `np.zeros`): the images "
+                "are float32 and `tf.matmul` refuses to mix the two. Make both float32.",
+                LAYER_SOLUTION.replace("tf.zeros([fan_out])", "tf.zeros([fan_out], tf.float64)").replace(
+                    "seed=seed)", "seed=seed, dtype=tf.float64)"),
+                detect=lambda outcomes: all(o.error is None and "float64" in o.value["dtypes"] for o in outcomes)),
     ],
     cases=_layer_cases, run=_layer_properties, compare=_compare_layers,
 )
@@ -172,30 +180,29 @@ def init_layer(fan_in, fan_out, seed):
 # ---------------------------------------------------------------- q2: the forward pass
 
 INFERENCE_SOLUTION = '''\
-def my_inference(images, weights):
-    """images float32 [batch, 784] -> logits float32 [batch, 10]; weights: {"hidden1/weights": [784, h1], ...}."""
-    hidden1 = tf.nn.relu(tf.matmul(images, weights["hidden1/weights"]) + weights["hidden1/biases"])
-    hidden2 = tf.nn.relu(tf.matmul(hidden1, weights["hidden2/weights"]) + weights["hidden2/biases"])
-    return tf.matmul(hidden2, weights["softmax_linear/weights"]) + weights["softmax_linear/biases"]
+def deep_inference(images, layers):
+    \"\"\"images float32 [batch, 784] -> logits [batch, 10]; layers: [(weights, biases), ...], any number.\"\"\"
+    outputs = images
+    for weights, biases in layers[:-1]:
+        outputs = tf.nn.relu(tf.matmul(outputs, weights) + biases)
+    weights, biases = layers[-1]
+    return tf.matmul(outputs, weights) + biases
 '''
 
 
 def _inference_cases():
-    from tfcourse import mnist
-
     rng = np.random.default_rng(2)
 
-    def case(label, batch, hidden1, hidden2, seed):
-        weights = mnist.initial_weights(hidden1, hidden2, seed=seed)
-        # Non-zero biases (trained ones are), so an answer that leaves them out is seen.
-        weights = {name: value if name.endswith("weights") else rng.normal(0, 0.5, value.shape).astype(np.float32)
-                   for name, value in weights.items()}
-        images = rng.uniform(size=[batch, 784]).astype(np.float32)
-        return Case(label, (images, weights))
+    def case(label, batch, sizes):
+        layers = [(rng.normal(0, 1 / np.sqrt(fan_in), [fan_in, fan_out]).astype(np.float32),
+                   rng.normal(0, 0.5, [fan_out]).astype(np.float32))  # non-zero biases, as trained ones are
+                  for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+        return Case(label, (rng.uniform(size=[batch, sizes[0]]).astype(np.float32), layers))
 
-    return [case("a batch of 4 (784-16-8-10)", 4, 16, 8, 0),
-            case("a batch of 1", 1, 16, 8, 1),
-            case("a last partial batch of 7 (784-32-16-10)", 7, 32, 16, 2)]
+    return [case("a batch of 4 through 784-16-8-10 (two hidden layers)", 4, [784, 16, 8, 10]),
+            case("a batch of 3 through 784-32-16-16-12-10 (four hidden layers)", 3, [784, 32, 16, 16, 12, 10]),
+            case("a batch of 5 through 784-20-10 (one hidden layer)", 5, [784, 20, 10]),
+            case("a batch of 2 through 784-10 (no hidden layer: logistic regression)", 2, [784, 10])]
 
 
 def _matmul_shapes_wrong(outcomes):
@@ -203,53 +210,48 @@ def _matmul_shapes_wrong(outcomes):
 
 
 q2 = FunctionExercise(
-    "nb02.q2", "my_inference", "the forward pass",
+    "nb02.q2", "deep_inference", "an inference graph of any depth",
     prompt=(
-        "Write `my_inference(images, weights)`, the inference graph of the lesson: two hidden layers "
-        "`relu(inputs @ W + b)`, then the linear layer giving the 10 **logits**. `images` is float32 "
-        "`[batch, 784]`; `weights` is a dict like `mnist.initial_weights` returns: `weights[\"hidden1/weights\"]` "
-        "`[784, h1]`, `weights[\"hidden1/biases\"]` `[h1]`, then `hidden2/...` and `softmax_linear/...`. "
-        "Use `tf.matmul` and `tf.nn.relu`."),
+        "Section 2's `forward` has exactly two hidden layers. Write `deep_inference(images, layers)` for **any "
+        "number** of layers: `layers` is a list of `(weights, biases)` pairs, `weights` `[fan_in, fan_out]` and "
+        "`biases` `[fan_out]`, the first taking the 784 pixels, the last giving the 10 **logits**. Every layer "
+        "but the last is `relu(inputs @ W + b)`; the last has no ReLU. A list of one pair is a network without "
+        "hidden layers. `images` is float32 `[batch, 784]`. Use `tf.matmul` and `tf.nn.relu`."),
     skeleton='''\
-def my_inference(images, weights):
-    """images float32 [batch, 784] -> logits float32 [batch, 10]; weights: {"hidden1/weights": [784, h1], ...}."""
+def deep_inference(images, layers):
+    \"\"\"images float32 [batch, 784] -> logits [batch, 10]; layers: [(weights, biases), ...], any number.\"\"\"
     ...
 ''',
     solution=INFERENCE_SOLUTION,
     hints=[
-        "Three layers, each `tf.matmul(inputs, weights[...]) + biases`; the output of one is the input of the next.",
-        "The two hidden layers go through `tf.nn.relu`; the last layer does not: its outputs are the logits.",
-        "`hidden1 = tf.nn.relu(tf.matmul(images, weights[\"hidden1/weights\"]) + weights[\"hidden1/biases\"])`, "
-        "the same for `hidden2` from `hidden1`, and the logits from `hidden2` without the ReLU.",
+        "A loop: the output of each layer is the input of the next.",
+        "Loop over `layers[:-1]` with `outputs = tf.nn.relu(tf.matmul(outputs, weights) + biases)`, starting "
+        "from `outputs = images`; then apply the last pair without the ReLU.",
     ],
     mistakes=[
         Mistake("forgot_relu",
-                "you left out the ReLUs: without them the three layers collapse into one linear map. Apply "
-                "`tf.nn.relu` to both hidden layers.",
+                "you left out the ReLUs: without them the layers collapse into one linear map. Apply "
+                "`tf.nn.relu` to every hidden layer.",
                 INFERENCE_SOLUTION.replace("tf.nn.relu(", "(")),
         Mistake("relu_on_logits",
                 "you applied a ReLU to the logits too: logits may be negative (they are scores before softmax). "
-                "Only the two hidden layers get `tf.nn.relu`.",
-                INFERENCE_SOLUTION.replace("    return tf.matmul(hidden2, weights[\"softmax_linear/weights\"]) + "
-                                           "weights[\"softmax_linear/biases\"]",
-                                           "    return tf.nn.relu(tf.matmul(hidden2, weights[\"softmax_linear/"
-                                           "weights\"]) + weights[\"softmax_linear/biases\"])")),
+                "Only the hidden layers get `tf.nn.relu`.",
+                INFERENCE_SOLUTION.replace("return tf.matmul(outputs, weights) + biases",
+                                           "return tf.nn.relu(tf.matmul(outputs, weights) + biases)")),
         Mistake("softmax_on_logits",
                 "you returned probabilities (`tf.nn.softmax`); inference returns the raw logits, and the loss "
                 "applies the softmax itself.",
-                INFERENCE_SOLUTION.replace("    return tf.matmul(hidden2, weights[\"softmax_linear/weights\"]) + "
-                                           "weights[\"softmax_linear/biases\"]",
-                                           "    return tf.nn.softmax(tf.matmul(hidden2, weights[\"softmax_linear/"
-                                           "weights\"]) + weights[\"softmax_linear/biases\"])")),
+                INFERENCE_SOLUTION.replace("return tf.matmul(outputs, weights) + biases",
+                                           "return tf.nn.softmax(tf.matmul(outputs, weights) + biases)")),
         Mistake("no_biases",
                 "you left out the biases: every layer is `tf.matmul(inputs, weights) + biases`.",
-                re.sub(r' \+ weights\["\w+/biases"\]', "", INFERENCE_SOLUTION)),
+                INFERENCE_SOLUTION.replace(" + biases", "")),
         Mistake("weights_transposed",
                 "`tf.matmul` says the shapes do not fit: inputs are `[batch, fan_in]` and weights "
                 "`[fan_in, fan_out]`, so multiply `tf.matmul(inputs, weights)`, inputs first, without transposing.",
-                INFERENCE_SOLUTION.replace("tf.matmul(images, weights[\"hidden1/weights\"])",
-                                           "tf.matmul(images, weights[\"hidden1/weights\"], transpose_b=True)"),
-                detect=_matmul_shapes_wrong),
+                INFERENCE_SOLUTION.replace("tf.matmul(outputs, weights)", "tf.matmul(weights, outputs)"),
+                detect=lambda outcomes: all(o.error is not None for o in outcomes)
+                and _matmul_shapes_wrong(outcomes[:1])),
     ],
     cases=_inference_cases,
 )
@@ -260,37 +262,34 @@ def my_inference(images, weights):
 def _parameter_count():
     from tfcourse import mnist
 
-    model = mnist.MLP(128, 32)
+    model = mnist.MLP(256, 64)
     return sum(int(np.prod(variable.shape)) for variable in model.trainable_variables)
-
-
-def _exact(expected, got):
-    return compare_values(expected, got, rtol=0, atol=0)
 
 
 q3 = ValueExercise(
     "nb02.q3", "num_parameters", "how many parameters?",
     prompt=(
-        "How many parameters (numbers that training changes) does the 784-128-32-10 network have? Set "
-        "`num_parameters` to the number: compute it from the layer sizes, without looking at the model. The "
-        "check counts the entries of `mnist.MLP(128, 32).trainable_variables`."),
+        "Section 3 counted the parameters of the course's 784-128-32-10 network. A wider one, **784-256-64-10**: "
+        "how many parameters (numbers that training changes) does it have? Set `num_parameters` to the number: "
+        "compute it from the layer sizes. The check counts the entries of "
+        "`mnist.MLP(256, 64).trainable_variables`."),
     skeleton="num_parameters = ...\n",
-    solution="num_parameters = (784 * 128 + 128) + (128 * 32 + 32) + (32 * 10 + 10)\n",
+    solution="num_parameters = (784 * 256 + 256) + (256 * 64 + 64) + (64 * 10 + 10)\n",
     hints=["Each layer has `fan_in x fan_out` weights and `fan_out` biases.",
-           "The three layers are 784 x 128, 128 x 32 and 32 x 10; add their weights and biases."],
+           "The three layers are 784 x 256, 256 x 64 and 64 x 10; add their weights and biases."],
     mistakes=[
         Mistake("forgot_biases",
-                "you counted the weights only: each layer also has one bias per output unit (128 + 32 + 10 more).",
-                "num_parameters = 784 * 128 + 128 * 32 + 32 * 10\n", detect=answered(104768)),
+                "you counted the weights only: each layer also has one bias per output unit (256 + 64 + 10 more).",
+                "num_parameters = 784 * 256 + 256 * 64 + 64 * 10\n", detect=answered(217728)),
         Mistake("forgot_output_layer",
-                "you left out the last layer, 32 x 10 weights plus 10 biases: it has parameters too.",
-                "num_parameters = (784 * 128 + 128) + (128 * 32 + 32)\n", detect=answered(104608)),
+                "you left out the last layer, 64 x 10 weights plus 10 biases: it has parameters too.",
+                "num_parameters = (784 * 256 + 256) + (256 * 64 + 64)\n", detect=answered(217408)),
         Mistake("counted_units",
                 "that counts the units (the sizes of the layers); parameters are the connections between them: "
                 "`fan_in x fan_out` weights plus `fan_out` biases per layer.",
-                "num_parameters = 784 + 128 + 32 + 10\n", detect=answered(954)),
+                "num_parameters = 784 + 256 + 64 + 10\n", detect=answered(1114)),
     ],
-    expected=_parameter_count, compare=_exact,
+    expected=_parameter_count,
     explain=lambda count: f"the model's variables hold {count:,} numbers, almost all in the first layer.",
 )
 
@@ -350,7 +349,7 @@ q4 = ValueExercise(
                 "needs one backward `MatMul`, not two.",
                 "predicted_matmuls = 12\n", detect=answered(12)),
     ],
-    expected=_deeper_step_matmuls, compare=_exact,
+    expected=_deeper_step_matmuls,
     explain=lambda count: f"tracing it gives {count} MatMul ops: 4 forward, 4 weight gradients, 3 input gradients.",
 )
 

@@ -1,9 +1,7 @@
-"""Exercises of notebook 03 (loss and training): the loss, one SGD step, two predictions.
+"""Exercises of notebook 03 (loss and training): a label-smoothed loss, a momentum step, two predictions.
 
     from tfcourse.exercises import nb03 as ex
 """
-
-import re
 
 import numpy as np
 
@@ -17,309 +15,311 @@ from tfcourse.exercises.core import (
     compare_values,
 )
 
-# ---------------------------------------------------------------- q1: the loss
+# ---------------------------------------------------------------- q1: a label-smoothed loss
 
-LOSS_SOLUTION = '''\
-def my_loss(logits, labels):
-    """Mean softmax cross-entropy: logits float32 [batch, 10], labels int32 [batch] -> float32 scalar."""
-    one_hot = tf.one_hot(labels, depth=10)
-    per_example = tf.nn.softmax_cross_entropy_with_logits(labels=one_hot, logits=logits)
-    return tf.reduce_mean(per_example)
+SMOOTHED_SOLUTION = '''\
+def smoothed_loss(logits, labels, smoothing):
+    """Mean cross-entropy against smoothed targets: logits float32 [batch, 10], labels int32 [batch]."""
+    targets = (1.0 - smoothing) * tf.one_hot(labels, 10) + smoothing / 10
+    log_probabilities = tf.nn.log_softmax(logits)  # stable: no exp(logits) on its own
+    return tf.reduce_mean(-tf.reduce_sum(targets * log_probabilities, axis=1))
 '''
 
 
-def _loss_cases():
+def _smoothed_cases():
     rng = np.random.default_rng(3)
 
-    def case(label, batch, labels, scale=1.0):
-        logits = (scale * rng.normal(size=[batch, NUM_CLASSES])).astype(np.float32)
-        return Case(label, (logits, np.asarray(labels, np.int32)))
+    def case(label, labels, smoothing, scale=1.0):
+        logits = (scale * rng.normal(size=[len(labels), NUM_CLASSES])).astype(np.float32)
+        return Case(label, (logits, np.asarray(labels, np.int32), smoothing))
 
     return [
-        case("a batch of 4 (labels 0, 9, 3, 9)", 4, [0, 9, 3, 9]),
-        case("a batch of 1 (label 0)", 1, [0]),
-        case("a last partial batch of 7", 7, [9, 1, 2, 0, 5, 9, 4]),
-        case("large logits (scale 100)", 3, [2, 7, 9], scale=100.0),
+        case("a batch of 4 (labels 0, 9, 3, 9), smoothing 0.1", [0, 9, 3, 9], 0.1),
+        case("a batch of 1 (label 0), smoothing 0 (plain one-hot)", [0], 0.0),
+        case("a last partial batch of 7, smoothing 0.3", [9, 1, 2, 0, 5, 9, 4], 0.3),
+        case("large logits (scale 100), smoothing 0.1", [2, 7, 9], 0.1, scale=100.0),
     ]
 
 
-def _loss_size_mismatch(outcomes):
-    """(logits rows, logits columns, labels rows, labels columns) from TensorFlow's shape error, for
-    every failing case. The fused kernel names both sizes; with op determinism on (`set_seed`), the
-    op is composed of smaller ones and the `Mul` of labels [rows, columns] and log-softmax fails."""
-    shapes = []
-    for outcome in outcomes:
-        error = str(outcome.error or "")
-        match = re.search(r"logits_size=\[(\d+),(\d+)\] labels_size=\[(\d+),(\d+)\]", error)
-        if match:
-            shapes.append(tuple(int(g) for g in match.groups()))
-            continue
-        match = re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[(\d+),(\d+)\]", error)
-        if match:
-            label_rows, label_columns, rows, columns = (int(g) for g in match.groups())
-            shapes.append((rows, columns, label_rows, label_columns))
-    return shapes
+def _run_smoothed(function, case_input):
+    """The loss and its dtype (the prompt asks for float32)."""
+    value = function(*case_input)
+    dtype = getattr(value, "dtype", None)
+    name = getattr(dtype, "name", None) or (np.asarray(value).dtype.name if value is not None else None)
+    return {"loss": value, "dtype": name}
 
 
-def _wrong_depth(outcomes):
-    shapes = _loss_size_mismatch(outcomes)
-    return bool(shapes) and all(rows == label_rows and columns != NUM_CLASSES
-                                for rows, _, label_rows, columns in shapes)
+def _compare_smoothed(expected, got):
+    difference = compare_values(expected["loss"], got["loss"], rtol=1e-4, atol=1e-5)
+    if difference is None and got["dtype"] != "float32":
+        raise AnswerError(f"expected a float32 scalar, like the logits, got {got['dtype']}")
+    return difference
 
 
-def _labels_not_one_hot(outcomes):
-    shapes = _loss_size_mismatch(outcomes)
-    return bool(shapes) and all(label_rows == 1 and columns == rows for rows, _, label_rows, columns in shapes)
-
-
-def _per_example_losses(outcomes):
-    """The answer returned one loss per example ([batch], the tutorial's values) instead of their mean."""
-    import tensorflow as tf
-
-    for outcome, case in zip(outcomes, q1.cases()):
-        logits, labels = case.input
-        per_example = tf.nn.softmax_cross_entropy_with_logits(tf.one_hot(labels, NUM_CLASSES), logits).numpy()
-        if outcome.error is not None or np.shape(outcome.value) != per_example.shape \
-                or not np.allclose(outcome.value, per_example, rtol=1e-4, atol=1e-5):
-            return False
-    return True
+def _losses(outcomes):
+    return [np.asarray(o.value["loss"], np.float64) for o in outcomes]
 
 
 def _not_finite_only_for_large_logits(outcomes):
     """Right on ordinary logits, inf/nan on the large ones (the last case)."""
     *ordinary, large = outcomes
-    expected = q1._expected()
-    return large.error is None and not np.all(np.isfinite(np.asarray(large.value, np.float64))) and all(
-        o.error is None and compare_values(e.value, o.value) is None for o, e in zip(ordinary, expected))
+    return all(o.error is None for o in outcomes) and not np.all(np.isfinite(_losses([large])[0])) and all(
+        compare_values(e.value["loss"], o.value["loss"], rtol=1e-4, atol=1e-5) is None
+        for o, e in zip(ordinary, q1._expected()))
 
 
 q1 = FunctionExercise(
-    "nb03.q1", "my_loss", "the loss from one-hot labels",
+    "nb03.q1", "smoothed_loss", "a label-smoothed loss",
     prompt=(
-        "Write `my_loss(logits, labels)`, the tutorial's loss: turn the integer `labels` into one-hot "
-        "vectors with `tf.one_hot`, take the softmax cross-entropy of each example with "
-        "`tf.nn.softmax_cross_entropy_with_logits`, and return the **mean** over the batch. "
-        "`logits` is float32 `[batch, 10]`, `labels` int32 `[batch]`; the result is a float32 scalar."),
+        "**Label smoothing** trains towards softer targets than one-hot vectors: every digit gets "
+        "`smoothing / 10` and the label gets the rest, `target = (1 - smoothing) * one_hot + smoothing / 10` "
+        "(with `smoothing = 0.1`: 0.91 for the label, 0.01 for each other digit). A network trained this way is "
+        "never pushed towards infinite logits. Write `smoothed_loss(logits, labels, smoothing)`: the mean over "
+        "the batch of the cross-entropy `-Σ_i target_i log p_i` between these targets and the softmax of the "
+        "logits. `logits` is float32 `[batch, 10]`, `labels` int32 `[batch]`, `smoothing` a Python float in "
+        "`[0, 1)`; the result is a float32 scalar. It must stay finite for large logits."),
     skeleton='''\
-def my_loss(logits, labels):
-    """Mean softmax cross-entropy: logits float32 [batch, 10], labels int32 [batch] -> float32 scalar."""
+def smoothed_loss(logits, labels, smoothing):
+    """Mean cross-entropy against smoothed targets: logits float32 [batch, 10], labels int32 [batch]."""
     ...
 ''',
-    solution=LOSS_SOLUTION,
+    solution=SMOOTHED_SOLUTION,
     hints=[
-        "Three steps: one-hot labels, one cross-entropy per example, one number for the batch.",
-        "`tf.one_hot(labels, depth=10)` gives `[batch, 10]`; "
-        "`tf.nn.softmax_cross_entropy_with_logits(labels=..., logits=...)` gives `[batch]`.",
-        "Finish with `tf.reduce_mean(...)` of the per-example losses: the loss of a batch is their mean.",
+        "First the targets, `[batch, 10]`, each row summing to 1; then one cross-entropy per example; then the mean.",
+        "`tf.one_hot(labels, 10)` times `1 - smoothing`, plus `smoothing / 10` (broadcast to every entry).",
+        "Either `tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=logits)` (its labels may be any "
+        "distribution) or `-tf.reduce_sum(targets * tf.nn.log_softmax(logits), axis=1)`; finish with "
+        "`tf.reduce_mean`.",
     ],
     mistakes=[
+        Mistake("smoothing_ignored",
+                "you computed the plain one-hot loss: `smoothing` changed nothing. The targets are "
+                "`(1 - smoothing) * one_hot + smoothing / 10`.",
+                SMOOTHED_SOLUTION.replace("(1.0 - smoothing) * tf.one_hot(labels, 10) + smoothing / 10",
+                                          "tf.one_hot(labels, 10)")),
         Mistake("sum_instead_of_mean",
-                "you summed the losses; the tutorial averages them (`tf.reduce_mean`), so the loss, and "
-                "the step size, do not grow with the batch size.",
-                LOSS_SOLUTION.replace("tf.reduce_mean(per_example)", "tf.reduce_sum(per_example)")),
-        Mistake("softmax_before_cross_entropy",
-                "you applied `tf.nn.softmax` before `softmax_cross_entropy_with_logits`, which applies softmax "
-                "itself: pass the raw logits.",
-                LOSS_SOLUTION.replace("logits=logits", "logits=tf.nn.softmax(logits)")),
-        Mistake("one_hot_wrong_depth",
-                "your one-hot vectors do not have 10 entries: use `tf.one_hot(labels, depth=10)`, one entry per "
-                "digit (not the batch size, not the largest label).",
-                LOSS_SOLUTION.replace("depth=10", "depth=9"), detect=_wrong_depth),
-        Mistake("labels_not_one_hot",
-                "you passed the integer labels to `softmax_cross_entropy_with_logits`, which wants one-hot "
-                "`[batch, 10]` labels: convert them with `tf.one_hot` first.",
-                LOSS_SOLUTION.replace("labels=one_hot", "labels=tf.cast(labels, tf.float32)"),
-                detect=_labels_not_one_hot),
+                "you summed the losses of the examples; the loss of a batch is their mean (`tf.reduce_mean`), "
+                "so it does not grow with the batch size.",
+                SMOOTHED_SOLUTION.replace("return tf.reduce_mean(", "return tf.reduce_sum(")),
+        Mistake("softmax_twice",
+                "you applied `tf.nn.softmax` to the logits before a function that applies the softmax itself: "
+                "pass the raw logits.",
+                SMOOTHED_SOLUTION.replace("tf.nn.log_softmax(logits)", "tf.nn.log_softmax(tf.nn.softmax(logits))")),
         Mistake("log_of_softmax_overflows",
-                "your loss is `inf` or `nan` for large logits: `log(softmax(...))` computed in two steps "
-                "underflows to `log(0)`. `tf.nn.softmax_cross_entropy_with_logits` computes it in one stable step.",
-                LOSS_SOLUTION.replace(
-                    "tf.nn.softmax_cross_entropy_with_logits(labels=one_hot, logits=logits)",
-                    "-tf.reduce_sum(one_hot * tf.math.log(tf.nn.softmax(logits)), axis=1)"),
+                "your loss is `inf` or `nan` for large logits: `log(softmax(...))` in two steps gives `log(0)` for "
+                "a digit whose probability underflows, and with smoothing every digit has a target above 0. Use "
+                "`tf.nn.log_softmax` or `tf.nn.softmax_cross_entropy_with_logits`, which compute it in one stable step.",
+                SMOOTHED_SOLUTION.replace("tf.nn.log_softmax(logits)", "tf.math.log(tf.nn.softmax(logits))"),
                 detect=_not_finite_only_for_large_logits),
         Mistake("no_mean",
                 "you returned one loss per example (shape `[batch]`); the loss of the batch is their mean, "
                 "a scalar: add `tf.reduce_mean`.",
-                LOSS_SOLUTION.replace("return tf.reduce_mean(per_example)", "return per_example"),
-                detect=_per_example_losses),
+                SMOOTHED_SOLUTION.replace("return tf.reduce_mean(-tf.reduce_sum(targets * log_probabilities, axis=1))",
+                                          "return -tf.reduce_sum(targets * log_probabilities, axis=1)"),
+                detect=lambda outcomes: all(o.error is None and np.ndim(o.value["loss"]) == 1 for o in outcomes)),
     ],
-    cases=_loss_cases,
+    cases=_smoothed_cases, run=_run_smoothed, compare=_compare_smoothed,
 )
 
-# ---------------------------------------------------------------- q2: one SGD step
+# ---------------------------------------------------------------- q2: a momentum step by hand
 
-STEP_SOLUTION = '''\
-def sgd_step(model, images, labels, learning_rate):
-    """One gradient-descent step on `model`'s variables; returns the batch loss before the update."""
+MOMENTUM_SOLUTION = '''\
+def momentum_step(model, velocities, images, labels, learning_rate, momentum):
+    """One SGD-with-momentum step; `velocities[i]` belongs to `model.trainable_variables[i]`. Returns the loss."""
     with tf.GradientTape() as tape:
-        loss = mnist.loss(model(images), labels)
-    gradients = tape.gradient(loss, model.trainable_variables)
-    for variable, gradient in zip(model.trainable_variables, gradients):
-        variable.assign_sub(learning_rate * gradient)
-    return loss
+        batch_loss = mnist.loss(model(images), labels)
+    gradients = tape.gradient(batch_loss, model.trainable_variables)
+    for variable, velocity, gradient in zip(model.trainable_variables, velocities, gradients):
+        velocity.assign(momentum * velocity - learning_rate * gradient)
+        variable.assign_add(velocity)
+    return batch_loss
 '''
-STEP_IMPORT = "from tfcourse import mnist\n\n"
+MOMENTUM_IMPORT = "from tfcourse import mnist\n\n"
+LEARNING_RATE = 0.5
 
 
-def _step_cases():
+def _momentum_cases():
     rng = np.random.default_rng(5)
 
-    def case(label, batch, labels, seed):
-        images = rng.uniform(size=[batch, 784]).astype(np.float32)
-        return Case(label, {"images": images, "labels": np.asarray(labels, np.int32), "seed": seed})
+    def case(label, batch, seed, momentum):
+        batches = [(rng.uniform(size=[batch, 784]).astype(np.float32),
+                    rng.integers(0, NUM_CLASSES, batch).astype(np.int32)) for _ in range(2)]
+        return Case(label, {"batches": batches, "seed": seed, "momentum": momentum})
 
-    return [case("a batch of 5 (labels 0..9)", 5, [0, 9, 4, 9, 0], seed=1),
-            case("a batch of 1 (label 9)", 1, [9], seed=2)]
-
-
-def _run_step(function, case_input):
-    """A fresh small MLP (16 and 8 hidden units), one step at learning rate 0.5 -> {loss, moved}."""
-    from tfcourse import mnist
-
-    model = mnist.MLP(16, 8, seed=case_input["seed"])
-    before = model.get_weights()
-    loss = function(model, case_input["images"], case_input["labels"], 0.5)
-    after = model.get_weights()
-    return {"loss": loss, "moved": {name: after[name] - before[name] for name in before}}
+    return [case("two steps on batches of 5, momentum 0.9", 5, seed=1, momentum=0.9),
+            case("two steps on batches of 1, momentum 0.5", 1, seed=2, momentum=0.5)]
 
 
-def _compare_steps(expected, got):
-    try:
-        difference = compare_values(expected["loss"], got["loss"], rtol=1e-4)
-    except AnswerError as wrong:
-        raise AnswerError(f"`sgd_step` must return the batch loss: {wrong}") from None
-    if difference:
-        return f"the returned loss: {difference}"
-    for name, moved in expected["moved"].items():
-        if not np.allclose(got["moved"][name], moved, rtol=1e-3, atol=1e-6):
-            return f"the update of {name} differs from `-learning_rate * gradient`"
-    return None
-
-
-def _moved(outcome):
-    """{variable: moved?} of an outcome (None if it raised or returned no loss: a wrong kind of
-    answer is reported as such rather than as a mistake in the update)."""
-    if outcome.error is not None or getattr(np.asarray(outcome.value["loss"]), "dtype", None) is None \
-            or np.asarray(outcome.value["loss"]).dtype.kind != "f":
-        return None
-    return {name: bool(np.any(step != 0)) for name, step in outcome.value["moved"].items()}
-
-
-def _nothing_moved(outcomes):
-    return all(_moved(o) is not None and not any(_moved(o).values()) for o in outcomes)
-
-
-def _some_moved(outcomes):
-    """Some variables moved, but not every one the reference moves."""
-    if any(_moved(o) is None for o in outcomes):
-        return False
-    pairs = [(_moved(o), _moved(r)) for o, r in zip(outcomes, q2._expected())]
-    return any(any(moved.values()) for moved, _ in pairs) and any(
-        reference[name] and not moved[name] for moved, reference in pairs for name in moved)
-
-
-def _no_gradients(outcomes):
-    return any(o.error is not None and ("NoneType" in str(o.error) or "No gradients" in str(o.error))
-               for o in outcomes)
-
-
-q2 = FunctionExercise(
-    "nb03.q2", "sgd_step", "one gradient-descent step",
-    prompt=(
-        "Write `sgd_step(model, images, labels, learning_rate)`: compute the loss "
-        "`mnist.loss(model(images), labels)` under a `tf.GradientTape`, take its gradients with respect to "
-        "`model.trainable_variables`, move every variable by `-learning_rate * gradient` with "
-        "`variable.assign_sub(...)`, and return the loss (before the update). No optimizer: do it by hand."),
-    skeleton=STEP_IMPORT + '''\
-def sgd_step(model, images, labels, learning_rate):
-    """One gradient-descent step on `model`'s variables; returns the batch loss before the update."""
-    ...
-''',
-    solution=STEP_IMPORT + STEP_SOLUTION,
-    hints=[
-        "The forward pass and the loss must happen *inside* `with tf.GradientTape() as tape:` so the tape "
-        "records them.",
-        "`gradients = tape.gradient(loss, model.trainable_variables)` gives one gradient per variable, "
-        "in the same order.",
-        "Loop over `zip(model.trainable_variables, gradients)` and call "
-        "`variable.assign_sub(learning_rate * gradient)`: `assign_sub` changes the variable in place.",
-    ],
-    mistakes=[
-        Mistake("weights_not_updated",
-                "the model's weights did not change: `variable = variable - ...` only rebinds a Python name. "
-                "Change the variable itself with `variable.assign_sub(learning_rate * gradient)`.",
-                STEP_IMPORT + STEP_SOLUTION.replace("variable.assign_sub(learning_rate * gradient)",
-                                                    "variable = variable - learning_rate * gradient"),
-                detect=_nothing_moved),
-        Mistake("wrong_sign",
-                "your step goes uphill: the gradient points where the loss grows, so subtract it "
-                "(`assign_sub`), do not add it.",
-                STEP_IMPORT + STEP_SOLUTION.replace("assign_sub", "assign_add")),
-        Mistake("loss_outside_tape",
-                "the gradients are `None`: the loss was computed outside the `with tf.GradientTape()` block, so "
-                "the tape recorded nothing. Compute `model(images)` and the loss inside it.",
-                STEP_IMPORT + STEP_SOLUTION.replace(
-                    "    with tf.GradientTape() as tape:\n        loss = mnist.loss(model(images), labels)\n",
-                    "    loss = mnist.loss(model(images), labels)\n    with tf.GradientTape() as tape:\n"
-                    "        pass\n"),
-                detect=_no_gradients),
-        Mistake("loss_after_update",
-                "the update is right, but return the loss computed before it: the one the gradients came from "
-                "(the learning curve plots that one).",
-                STEP_IMPORT + STEP_SOLUTION.replace("    return loss\n",
-                                                    "    return mnist.loss(model(images), labels)\n")),
-        Mistake("gradients_of_wrong_variables",
-                "only some of the variables moved: take the gradients with respect to all of "
-                "`model.trainable_variables` and update each of them.",
-                STEP_IMPORT + STEP_SOLUTION.replace(
-                    "tape.gradient(loss, model.trainable_variables)\n    for variable, gradient in zip("
-                    "model.trainable_variables, gradients)",
-                    "tape.gradient(loss, [model.hidden1.weights])\n    for variable, gradient in zip("
-                    "[model.hidden1.weights], gradients)"),
-                detect=_some_moved),
-    ],
-    cases=_step_cases, run=_run_step, compare=_compare_steps,
-)
-
-# ---------------------------------------------------------------- q3: the loss of a clueless network
-
-
-def _uniform_loss():
+def _run_momentum(function, case_input):
+    """A fresh small MLP (16 and 8 hidden units) and zero velocities; two calls -> losses, weights, velocities."""
     import tensorflow as tf
 
     from tfcourse import mnist
 
-    return float(mnist.loss(tf.zeros([1, NUM_CLASSES]), tf.constant([3])))
+    model = mnist.MLP(16, 8, seed=case_input["seed"])
+    velocities = [tf.Variable(tf.zeros_like(variable)) for variable in model.trainable_variables]
+    names = [variable.name.split(":")[0].split("/", 1)[-1] for variable in model.trainable_variables]
+    losses, weights, held = [], [], []
+    for images, labels in case_input["batches"]:
+        losses.append(function(model, velocities, images, labels, LEARNING_RATE, case_input["momentum"]))
+        weights.append(model.get_weights())
+        held.append({name: velocity.numpy() for name, velocity in zip(names, velocities)})
+    return {"losses": losses, "weights": weights, "velocities": held}
+
+
+def _compare_momentum(expected, got):
+    """Step by step: the loss returned, then every weight and every velocity after the step."""
+    for index, want_loss in enumerate(expected["losses"]):
+        try:
+            difference = compare_values(want_loss, got["losses"][index], rtol=1e-4)
+        except AnswerError as wrong:
+            raise AnswerError(f"`momentum_step` must return the batch loss: {wrong}") from None
+        if difference:
+            return f"the loss returned by step {index + 1}: {difference}"
+        for kind, where in (("weights", "the model's"), ("velocities", "the velocity of")):
+            for name, value in expected[kind][index].items():
+                have = got[kind][index][name]
+                if not np.allclose(have, value, rtol=1e-3, atol=1e-6):
+                    gap = float(np.abs(have - value).max())
+                    return (f"after step {index + 1}, {where} {name}: expected "
+                            f"{np.ravel(value)[:3].round(5).tolist()}..., got {np.ravel(have)[:3].round(5).tolist()}... "
+                            f"(largest difference {gap:.3g})")
+    return None
+
+
+def _returned_losses(outcome):
+    """True if the answer ran and returned a number as each step's loss (else it is judged as a wrong kind)."""
+    return outcome.error is None and all(
+        np.asarray(loss).dtype.kind == "f" and np.ndim(loss) == 0 for loss in outcome.value["losses"])
+
+
+def _velocities_untouched(outcomes):
+    return all(_returned_losses(o) and all(not np.any(v) for step in o.value["velocities"] for v in step.values())
+               for o in outcomes)
+
+
+q2 = FunctionExercise(
+    "nb03.q2", "momentum_step", "a momentum step by hand",
+    prompt=(
+        "Write `momentum_step(model, velocities, images, labels, learning_rate, momentum)`, one step of gradient "
+        "descent **with momentum**, without an optimizer: compute `mnist.loss(model(images), labels)` under a "
+        "`tf.GradientTape`, take its gradients with respect to `model.trainable_variables`, then for each variable "
+        "`w` with its velocity `v` (`velocities[i]` is the `tf.Variable` of the same shape as "
+        "`model.trainable_variables[i]`, zeros at the start) set `v ← momentum·v − learning_rate·g` and then "
+        "`w ← w + v`. Return the loss computed before the update. The check calls it twice in a row, on two "
+        "batches, and compares with `keras.optimizers.SGD(learning_rate, momentum=momentum)`."),
+    skeleton=MOMENTUM_IMPORT + '''\
+def momentum_step(model, velocities, images, labels, learning_rate, momentum):
+    """One SGD-with-momentum step; `velocities[i]` belongs to `model.trainable_variables[i]`. Returns the loss."""
+    ...
+''',
+    solution=MOMENTUM_IMPORT + MOMENTUM_SOLUTION,
+    hints=[
+        "The tape and the gradients are those of the lesson's step; only the update changes.",
+        "Walk `zip(model.trainable_variables, velocities, gradients)`: three lists in the same order.",
+        "`velocity.assign(momentum * velocity - learning_rate * gradient)` first, then "
+        "`variable.assign_add(velocity)`: both change the variables in place, so the next call sees them.",
+    ],
+    mistakes=[
+        Mistake("velocities_not_kept",
+                "the velocities are still zero after your steps: `v = momentum * v - ...` only rebinds a Python "
+                "name, so the next step starts from zero again. Change the variable: `velocity.assign(...)`.",
+                MOMENTUM_IMPORT + MOMENTUM_SOLUTION.replace(
+                    "        velocity.assign(momentum * velocity - learning_rate * gradient)\n"
+                    "        variable.assign_add(velocity)\n",
+                    "        velocity = momentum * velocity - learning_rate * gradient\n"
+                    "        variable.assign_add(velocity)\n"),
+                detect=_velocities_untouched),
+        Mistake("momentum_ignored",
+                "your step is plain gradient descent: the velocity must carry `momentum` times the previous one "
+                "(`v ← momentum·v − learning_rate·g`). The first step is the same, the second shows the difference.",
+                MOMENTUM_IMPORT + MOMENTUM_SOLUTION.replace("momentum * velocity - learning_rate * gradient",
+                                                            "-learning_rate * gradient")),
+        Mistake("wrong_sign",
+                "your step goes uphill: the gradient points where the loss grows, so the velocity gets "
+                "`- learning_rate * gradient`.",
+                MOMENTUM_IMPORT + MOMENTUM_SOLUTION.replace("momentum * velocity - learning_rate * gradient",
+                                                            "momentum * velocity + learning_rate * gradient")),
+        Mistake("old_velocity_applied",
+                "you moved the weights by the *old* velocity, then updated it: update `v` first, then `w ← w + v` "
+                "(the first step must already move the weights).",
+                MOMENTUM_IMPORT + MOMENTUM_SOLUTION.replace(
+                    "        velocity.assign(momentum * velocity - learning_rate * gradient)\n"
+                    "        variable.assign_add(velocity)\n",
+                    "        variable.assign_add(velocity)\n"
+                    "        velocity.assign(momentum * velocity - learning_rate * gradient)\n")),
+        Mistake("loss_after_update",
+                "the update is right, but return the loss computed before it: the one the gradients came from.",
+                MOMENTUM_IMPORT + MOMENTUM_SOLUTION.replace("    return batch_loss\n",
+                                                            "    return mnist.loss(model(images), labels)\n")),
+    ],
+    cases=_momentum_cases, run=_run_momentum, compare=_compare_momentum,
+)
+
+# ---------------------------------------------------------------- q3: predict the loss of a batch
+
+LOSS_SNIPPET = '''\
+logits = np.zeros([2, 10], np.float32)
+logits[1, 5] = np.log(9)  # the second example: a logit of ln 9 for digit 5, 0 for the others
+labels = np.array([0, 5], np.int32)
+batch_loss = float(mnist.loss(logits, labels))
+'''
+
+
+def _batch_loss():
+    from tfcourse import mnist
+
+    namespace = {"np": np, "mnist": mnist}
+    exec(LOSS_SNIPPET, namespace)  # noqa: S102 - the course's own snippet, shown in the prompt
+    return namespace["batch_loss"]
+
+
+def _near(value):
+    return lambda outcomes: np.isclose(float(np.asarray(outcomes[0].value)), value, atol=2e-3)
 
 
 q3 = ValueExercise(
-    "nb03.q3", "uniform_loss", "the loss of an untrained network",
+    "nb03.q3", "predicted_loss", "predict the loss of a batch",
     prompt=(
-        "An untrained network that gives all 10 digits the same probability: what is its cross-entropy loss? "
-        "Set `uniform_loss` to the number (a Python float; `np.log` is allowed). The check computes "
-        "`mnist.loss` on all-zero logits to compare."),
-    skeleton="uniform_loss = ...\n",
-    solution="uniform_loss = -np.log(1 / 10)\n",
-    hints=["Every digit gets probability 1/10, the right one included.",
-           "The cross-entropy of one example is `-log(probability of the right digit)`, natural log."],
+        "Predict, then let the check run it:\n\n```python\n" + LOSS_SNIPPET + "```\n\nWhat is `batch_loss`? "
+        "Set `predicted_loss` to the number (`np.log` is allowed; 3 decimals are enough)."),
+    skeleton="predicted_loss = ...\n",
+    solution=("predicted_loss = (np.log(10) + np.log(2)) / 2  # example 1: p = 1/10; "
+              "example 2: p = 9 / (9 + 9) = 1/2; the mean\n"),
+    hints=["One cross-entropy per example, `-ln(probability of the right digit)`, then the mean of the two.",
+           "The first example has all-zero logits. In the second, the right digit has `exp(ln 9) = 9` against "
+           "`exp(0) = 1` for each of the 9 others: its probability is 9 / 18."],
     mistakes=[
-        Mistake("probability_not_loss",
-                "that is the probability of the right digit; the loss is minus its (natural) logarithm.",
-                "uniform_loss = 1 / 10\n", detect=lambda o: np.isclose(o[0].value, 0.1)),
+        Mistake("summed_not_averaged",
+                "that is the sum of the two examples' losses; `mnist.loss` returns their mean.",
+                "predicted_loss = np.log(10) + np.log(2)\n", detect=_near(np.log(20))),
+        Mistake("probability_from_logit",
+                "the probability of digit 5 in the second example is not 9/10: softmax divides `exp(ln 9) = 9` "
+                "by the sum over *all* digits, 9 + 9 × exp(0) = 18.",
+                "predicted_loss = (np.log(10) - np.log(0.9)) / 2\n", detect=_near((np.log(10) - np.log(0.9)) / 2)),
+        Mistake("only_the_uniform_example",
+                "ln 10 is the loss of the first example only; the second is sure enough of its digit to lower "
+                "the batch's mean.",
+                "predicted_loss = np.log(10)\n", detect=_near(np.log(10))),
         Mistake("log10_not_ln",
-                "you used a base-10 logarithm; the cross-entropy uses the natural one (`np.log`).",
-                "uniform_loss = -np.log10(1 / 10)\n", detect=lambda o: np.isclose(o[0].value, 1.0)),
-        Mistake("missing_minus",
-                "the loss is never negative: it is *minus* the log of a probability.",
-                "uniform_loss = np.log(1 / 10)\n", detect=lambda o: np.isclose(o[0].value, -np.log(10), atol=1e-3)),
+                "you used base-10 logarithms; the cross-entropy uses the natural one (`np.log`).",
+                "predicted_loss = (np.log10(10) + np.log10(2)) / 2\n", detect=_near((1 + np.log10(2)) / 2)),
     ],
-    expected=_uniform_loss,
+    expected=_batch_loss,
     compare=lambda expected, got: compare_values(expected, got, rtol=1e-3),
-    explain=lambda value: f"`mnist.loss` of all-zero logits is {value:.4f} = ln 10, the loss curves of "
-                          "notebook 03 start there.",
+    explain=lambda value: f"`mnist.loss` gives {value:.4f}: (ln 10 + ln 2) / 2.",
 )
 
 # ---------------------------------------------------------------- q4: predict a gradient
+
+GRADIENT_SNIPPET = '''\
+logits = tf.zeros([2, 10])
+labels = tf.constant([3, 7])
+with tf.GradientTape() as tape:
+    tape.watch(logits)
+    batch_loss = mnist.loss(logits, labels)
+gradient = tape.gradient(batch_loss, logits)
+'''
 
 
 def _gradient_of_loss():
@@ -327,51 +327,57 @@ def _gradient_of_loss():
 
     from tfcourse import mnist
 
-    logits = tf.zeros([1, NUM_CLASSES])
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        loss = mnist.loss(logits, tf.constant([3]))
-    return tape.gradient(loss, logits).numpy()[0]
+    namespace = {"tf": tf, "mnist": mnist}
+    exec(GRADIENT_SNIPPET, namespace)  # noqa: S102 - the course's own snippet, shown in the prompt
+    return namespace["gradient"].numpy()
 
 
-def _matches(vector):
-    return lambda outcomes: np.allclose(np.ravel(outcomes[0].value), vector, atol=1e-3)
+_UNIFORM = np.full([2, NUM_CLASSES], 0.1)
+_ONE_HOT = np.eye(NUM_CLASSES)[[3, 7]]
 
 
-_PROBABILITIES = np.full(NUM_CLASSES, 0.1)
-_ONE_HOT_3 = np.eye(NUM_CLASSES)[3]
+def _matches(array):
+    def detect(outcomes):
+        got = np.asarray(outcomes[0].value, np.float64)
+        return got.shape == array.shape and np.allclose(got, array, atol=1e-3)
+    return detect
+
 
 q4 = ValueExercise(
     "nb03.q4", "predicted_gradient", "predict a gradient",
     prompt=(
-        "Predict, then let the check run it: for one example with label 3 and all-zero logits, what is "
-        "`tape.gradient(mnist.loss(logits, labels), logits)`? Set `predicted_gradient` to the 10 numbers "
-        "(a list or an array of shape `[10]`). This gradient is what backpropagation starts from."),
+        "Predict, then let the check run it:\n\n```python\n" + GRADIENT_SNIPPET + "```\n\nSet "
+        "`predicted_gradient` to the value of `gradient`: 2 rows of 10 numbers (a nested list, an array or a "
+        "tensor of shape `[2, 10]`). Use what the lesson showed about the gradient of the loss with respect "
+        "to the logits."),
     skeleton="predicted_gradient = ...\n",
-    solution="predicted_gradient = np.full(10, 0.1) - np.eye(10)[3]  # softmax(logits) - one_hot(label)\n",
+    solution=("predicted_gradient = (np.full([2, 10], 0.1) - np.eye(10)[[3, 7]]) / 2"
+              "  # (softmax - one_hot) / batch size\n"),
     hints=["All-zero logits: the softmax gives every digit 0.1.",
-           "The gradient of softmax cross-entropy with respect to the logits is `softmax(logits) - one_hot(label)`."],
+           "The gradient of the mean loss is `(softmax(logits) - one_hot(labels)) / batch_size`: mind the mean."],
     mistakes=[
+        Mistake("forgot_the_mean",
+                "right shape and pattern, but each example's gradient is divided by the batch size: the loss is "
+                "the *mean* of 2 examples, so `(softmax - one_hot) / 2`.",
+                "predicted_gradient = np.full([2, 10], 0.1) - np.eye(10)[[3, 7]]\n",
+                detect=_matches(_UNIFORM - _ONE_HOT)),
         Mistake("sign_flipped",
-                "right numbers, wrong sign: the gradient is `softmax - one_hot`, positive for the wrong digits "
-                "(raising their logits would raise the loss).",
-                "predicted_gradient = np.eye(10)[3] - np.full(10, 0.1)\n",
-                detect=_matches(_ONE_HOT_3 - _PROBABILITIES)),
+                "right numbers, wrong sign: the gradient is `softmax - one_hot` (over the batch size), positive for "
+                "the wrong digits (raising their logits would raise the loss).",
+                "predicted_gradient = (np.eye(10)[[3, 7]] - np.full([2, 10], 0.1)) / 2\n",
+                detect=_matches((_ONE_HOT - _UNIFORM) / 2)),
         Mistake("forgot_softmax",
-                "you kept only the `-one_hot` part; the softmax term `softmax(logits)` (0.1 for every digit) "
-                "belongs to the gradient too.",
-                "predicted_gradient = -np.eye(10)[3]\n", detect=_matches(-_ONE_HOT_3)),
+                "you kept only the `-one_hot` part; the softmax term (0.1 for every digit) belongs to the gradient "
+                "too.",
+                "predicted_gradient = -np.eye(10)[[3, 7]] / 2\n", detect=_matches(-_ONE_HOT / 2)),
         Mistake("forgot_one_hot",
-                "you kept only `softmax(logits)`; subtract the one-hot label: the right digit's entry is "
-                "0.1 - 1 = -0.9.",
-                "predicted_gradient = np.full(10, 0.1)\n", detect=_matches(_PROBABILITIES)),
+                "you kept only the softmax; subtract the one-hot label: the right digit's entry is (0.1 - 1) / 2.",
+                "predicted_gradient = np.full([2, 10], 0.1) / 2\n", detect=_matches(_UNIFORM / 2)),
     ],
     expected=_gradient_of_loss,
-    compare=lambda expected, got: compare_values(expected, np.ravel(got) if np.size(got) == NUM_CLASSES else got,
-                                                 atol=1e-3),
-    explain=lambda value: f"TensorFlow gives {[round(float(v), 3) for v in value]}: the 0.1 of softmax everywhere, "
-                          "minus 1 at the label.",
+    compare=lambda expected, got: compare_values(expected, got, atol=1e-3),
+    explain=lambda value: f"TensorFlow gives {[round(float(v), 3) for v in value[0]]} for the first row: 0.1 / 2 everywhere, "
+                          "(0.1 - 1) / 2 at the label.",
 )
 
 EXERCISES = [q1, q2, q3, q4]
-SETUP = "import numpy as np\nimport tensorflow as tf\nfrom tfcourse.exercises import nb03 as ex\n"

@@ -1,4 +1,4 @@
-"""Exercises of notebook 05 (checkpoints): save with a CheckpointManager, restore the newest, two predictions.
+"""Exercises of notebook 05 (checkpoints): a resumable loop, a partial restore to repair, two predictions.
 
     from tfcourse.exercises import nb05 as ex
 """
@@ -19,20 +19,8 @@ from tfcourse.exercises.core import (
     compare_values,
 )
 
+HIDDEN = (16, 8)  # a small network keeps every check fast
 LEARNING_RATE = 0.01
-
-
-def _training_state(hidden1, hidden2, seed):
-    """A fresh small MLP, an Adam optimizer, an int64 step variable and one fixed batch to train on."""
-    import keras
-    import tensorflow as tf
-
-    from tfcourse import mnist
-
-    rng = np.random.default_rng(seed)
-    batch = (rng.uniform(size=[8, 784]).astype(np.float32), rng.integers(0, 10, 8).astype(np.int32))
-    return (mnist.MLP(hidden1, hidden2, seed=seed), keras.optimizers.Adam(LEARNING_RATE),
-            tf.Variable(0, dtype=tf.int64), batch)
 
 
 def _kept(directory):
@@ -43,306 +31,291 @@ def _kept(directory):
     return [os.path.basename(path) for path in state.all_model_checkpoint_paths] if state else []
 
 
-# ---------------------------------------------------------------- q1: save with a CheckpointManager
+def _data(seed, total_steps):
+    """One batch of 8 per step: the data order is a function of the step, as the trainer's."""
+    rng = np.random.default_rng(seed)
+    return [(rng.uniform(size=[8, 784]).astype(np.float32), rng.integers(0, 10, 8).astype(np.int32))
+            for _ in range(total_steps)]
 
-SAVE_SOLUTION = '''\
-def save_checkpoint(model, optimizer, step, directory):
-    """Saves model, optimizer and step (an int64 tf.Variable) as <directory>/ckpt-<step>; keeps the newest 3."""
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
-    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
-    return manager.save(checkpoint_number=step)
+
+# ---------------------------------------------------------------- q1: a loop that resumes
+
+RESUME_IMPORT = "import keras\n\nfrom tfcourse import mnist\nfrom tfcourse.training import steps\n\n"
+RESUME_SOLUTION = '''\
+def train_with_resume(directory, batch, total_steps, checkpoint_every):
+    """Trains mnist.MLP(16, 8) with SGD(0.1, momentum=0.9) to `total_steps`, resuming from the newest checkpoint."""
+    step = tf.Variable(0, dtype=tf.int64)
+    model = mnist.MLP(16, 8)
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.9)  # its velocities are state to save too
+    manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=step, model=model, optimizer=optimizer),
+                                         directory, max_to_keep=3)
+    manager.checkpoint.restore(manager.latest_checkpoint)  # None, in an empty directory: nothing to restore
+    while step < total_steps:
+        images, labels = batch(int(step))
+        steps.training_step(model, optimizer, images, labels)
+        step.assign_add(1)
+        if step % checkpoint_every == 0:
+            manager.save(checkpoint_number=step)
+    return model
 '''
 
 
-def _save_cases():
-    return [Case("saves at steps 2, 4, 6, 8 and 10", [2, 4, 6, 8, 10]),
-            Case("one save, at step 0", [0])]
+class Preempted(Exception):
+    """Raised by the check's data function to stop a run the way a kill would."""
 
 
-def _run_saves(function, save_steps):
-    """Trains a step, sets `step` and calls `function` at each save step; then reads what the directory holds."""
-    import tensorflow as tf
+def _resume_cases():
+    # (total steps, checkpoint every, the step whose batch "kills" the first run, or None; seed)
+    return [Case("a fresh directory: 12 steps, a checkpoint every 4", (12, 4, None, 1)),
+            Case("killed before step 10 (newest ckpt-8), run again: 12 steps, every 4", (12, 4, 10, 2)),
+            Case("killed before step 7 (newest ckpt-6), run again: 11 steps, every 3", (11, 3, 7, 3))]
 
-    from tfcourse.training import steps
 
-    model, optimizer, step, (images, labels) = _training_state(16, 8, seed=1)
+def _run_resume(function, case_input):
+    """Runs `function` (killed once if the case says so), then again; reads what the second run did."""
+    total, every, killed_at, seed = case_input
+    data = _data(seed, total)
+    calls, state = [], {"kill": killed_at}
+
+    def batch(step):
+        step = int(step)
+        if state["kill"] is not None and step == state["kill"]:
+            raise Preempted(f"killed before step {step}")
+        calls.append(step)
+        return data[step]
+
     with tempfile.TemporaryDirectory() as directory:
-        for number in save_steps:
-            steps.training_step(model, optimizer, images, labels)
-            step.assign(number)
-            returned = function(model, optimizer, step, directory)
-        kept, latest = _kept(directory), tf.train.latest_checkpoint(directory)
-        if latest is None:
-            raise AnswerError("expected a checkpoint in `directory` after your function ran, found none (it "
-                              f"returned {type(returned).__name__}): save with a `tf.train.CheckpointManager`")
-        reader = tf.train.load_checkpoint(latest)
-        names = [name for name, _ in tf.train.list_variables(latest)]
-        saved = {name: reader.get_tensor(name)
-                 for name in names if name.endswith("/.ATTRIBUTES/VARIABLE_VALUE")}
-    in_model = {f"model/{name}/.ATTRIBUTES/VARIABLE_VALUE": value for name, value in model.get_weights().items()}
-    # The step may be saved under any name; it is the one int64 scalar outside the optimizer.
-    step_values = [int(value) for name, value in saved.items() if not name.startswith(("optimizer/", "save_counter/"))
-                   and np.ndim(value) == 0 and np.asarray(value).dtype == np.int64]
-    return {"kept": kept, "steps": list(save_steps),
-            "model_saved": all(name in saved and np.array_equal(saved[name], value)
-                               for name, value in in_model.items()),
-            "optimizer_saved": any(name.startswith("optimizer/") for name in saved),
-            "step_saved": step_values[0] if len(step_values) == 1 else None}
+        if killed_at is not None:
+            try:
+                function(directory, batch, total, every)
+            except Preempted:
+                pass
+            else:
+                raise AnswerError(f"the check's data stops the first run before step {killed_at}, yet your function "
+                                  "returned: let the exception through (a kill gives no chance to catch it)")
+            state["kill"], calls[:] = None, []
+        model = function(directory, batch, total, every)
+        if not hasattr(model, "get_weights"):
+            raise AnswerError(f"expected the trained `mnist.MLP`, got {type(model).__name__}")
+        return {"weights": model.get_weights(), "computed": list(calls), "kept": _kept(directory)}
 
 
-def _compare_saves(expected, got):
+def _compare_resume(expected, got):
+    if got["computed"] != expected["computed"]:
+        def span(steps):
+            return f"steps {steps[0]}..{steps[-1]}" if steps else "no step"
+        return (f"the last run computed: expected {span(expected['computed'])}, got {span(got['computed'])} "
+                f"({len(got['computed'])} batches)")
     if got["kept"] != expected["kept"]:
-        return f"the directory keeps {got['kept']}, expected {expected['kept']}"
-    if not got["model_saved"]:
-        return "the newest checkpoint does not hold the model's current weights"
-    if not got["optimizer_saved"]:
-        return "the newest checkpoint holds no optimizer state"
-    if got["step_saved"] != expected["step_saved"]:
-        return f"the newest checkpoint holds step {got['step_saved']}, expected {expected['step_saved']}"
+        return f"the checkpoints in the directory: expected {expected['kept']}, got {got['kept']}"
+    for name, value in expected["weights"].items():
+        if not np.allclose(got["weights"][name], value, rtol=1e-5, atol=1e-6):
+            gap = float(np.abs(got["weights"][name] - value).max())
+            return (f"the final {name}: expected an uninterrupted run's {np.ravel(value)[:2].round(5).tolist()}..., "
+                    f"got {np.ravel(got['weights'][name])[:2].round(5).tolist()}... (largest difference {gap:.3g})")
     return None
 
 
-def _saved(test):
-    return lambda outcomes: all(o.error is None and test(o.value) for o in outcomes)
+def _resumed_from_zero(outcomes):
+    """The crashed cases computed every step again (from step 0) in their second run."""
+    crashed = [o for o, case in zip(outcomes, q1.cases()) if case.input[2] is not None]
+    return all(o.error is None for o in outcomes) and all(
+        o.value["computed"] and o.value["computed"][0] == 0 for o in crashed)
 
 
-def _many_saves(test):
-    """A detector judging the cases with more saves than max_to_keep=3 (the others have no error)."""
-    return lambda outcomes: all(o.error is None for o in outcomes) and all(
-        test(o.value) for o in outcomes if len(o.value["steps"]) > 3)
-
-
-def _named_by_step(value):
-    return all(name.startswith("ckpt-") and int(name[5:]) in value["steps"] for name in value["kept"])
+def _weights_right(outcome, expected):
+    return all(np.allclose(outcome.value["weights"][n], v, rtol=1e-5, atol=1e-6)
+               for n, v in expected.value["weights"].items())
 
 
 q1 = FunctionExercise(
-    "nb05.q1", "save_checkpoint", "save with a CheckpointManager",
+    "nb05.q1", "train_with_resume", "a training loop that resumes",
     prompt=(
-        "Write `save_checkpoint(model, optimizer, step, directory)`: what a resume needs, the model, the "
-        "optimizer's state and the step (an int64 `tf.Variable`), saved with `tf.train.Checkpoint(model=..., "
-        "optimizer=..., step=...)` through a `tf.train.CheckpointManager` that keeps the **newest 3** checkpoints, "
-        "named `ckpt-<step>` like the trainer's. The check trains a small MLP with Adam and calls your function at "
-        "several steps, then looks into the directory."),
-    skeleton='''\
-def save_checkpoint(model, optimizer, step, directory):
-    """Saves model, optimizer and step (an int64 tf.Variable) as <directory>/ckpt-<step>; keeps the newest 3."""
+        "Write `train_with_resume(directory, batch, total_steps, checkpoint_every)`, a training loop that survives "
+        "a kill. It builds `mnist.MLP(16, 8)`, `keras.optimizers.SGD(0.1, momentum=0.9)` (the momentum of notebook "
+        "03: one velocity per variable, state a resume needs) and a step counter (an int64 "
+        "`tf.Variable`), tracks them in a `tf.train.Checkpoint` with a `CheckpointManager` on `directory` "
+        "(`max_to_keep=3`), **restores the newest checkpoint if there is one**, then trains from the restored step "
+        "up to `total_steps`: at step `s` it takes `images, labels = batch(s)` and runs "
+        "`steps.training_step(model, optimizer, images, labels)`, counts the step, and saves `ckpt-<step>` whenever "
+        "the count is a multiple of `checkpoint_every`. It returns the model. The check kills a first run (its "
+        "`batch` raises), calls your function again on the same directory, and compares with a run that never "
+        "stopped: same weights, and only the steps after the newest checkpoint computed again."),
+    skeleton=RESUME_IMPORT + '''\
+def train_with_resume(directory, batch, total_steps, checkpoint_every):
+    """Trains mnist.MLP(16, 8) with SGD(0.1, momentum=0.9) to `total_steps`, resuming from the newest checkpoint."""
     ...
 ''',
-    solution=SAVE_SOLUTION,
+    solution=RESUME_IMPORT + RESUME_SOLUTION,
     hints=[
-        "A `tf.train.Checkpoint` saves the objects you give it as keyword arguments, and nothing else.",
-        "`tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)` deletes the older checkpoints "
-        "for you; a new manager on the same directory picks up the ones already there.",
-        "`manager.save(checkpoint_number=step)` names the file after the step (`ckpt-10`).",
+        "Build the objects first, then restore into them: `checkpoint.restore(manager.latest_checkpoint)`; "
+        "in an empty directory that is `None`, and restoring `None` does nothing.",
+        "The loop starts where the restored step says: `while step < total_steps:` with `batch(int(step))`.",
+        "After each step, `step.assign_add(1)`; when `step % checkpoint_every == 0`, "
+        "`manager.save(checkpoint_number=step)`.",
     ],
     mistakes=[
+        Mistake("never_restored",
+                "your second run started again from step 0: nothing was restored. Call "
+                "`checkpoint.restore(manager.latest_checkpoint)` before the loop, and start the loop at the "
+                "restored step.",
+                RESUME_IMPORT + RESUME_SOLUTION.replace(
+                    "    manager.checkpoint.restore(manager.latest_checkpoint)  # None, in an empty directory: "
+                    "nothing to restore\n", ""),
+                detect=lambda outcomes: _resumed_from_zero(outcomes) and all(
+                    _weights_right(o, e) for o, e in zip(outcomes, q1._expected()))),
+        Mistake("loop_from_zero",
+                "you restored the checkpoint but your loop starts at step 0 again, so it trains the restored "
+                "model on steps it has already seen. Start at the restored step: `while step < total_steps:`.",
+                RESUME_IMPORT + RESUME_SOLUTION.replace(
+                    "    while step < total_steps:\n        images, labels = batch(int(step))\n",
+                    "    for number in range(total_steps):\n        images, labels = batch(number)\n"),
+                detect=lambda outcomes: _resumed_from_zero(outcomes) and not all(
+                    _weights_right(o, e) for o, e in zip(outcomes, q1._expected()))),
         Mistake("optimizer_not_tracked",
-                "your checkpoint has no optimizer: Adam's running averages would restart from zero after a resume, "
-                "and the run would not continue exactly. Add `optimizer=optimizer` to `tf.train.Checkpoint`.",
-                SAVE_SOLUTION.replace("model=model, optimizer=optimizer, step=step", "model=model, step=step"),
-                detect=_saved(lambda v: v["model_saved"] and not v["optimizer_saved"])),
-        Mistake("step_not_tracked",
-                "your checkpoint has no step: a resumed run would not know where it stopped. Add `step=step` to "
+                "the resumed run computed the right steps but ends with other weights: the optimizer's state (its "
+                "velocities) was not in the checkpoint, so the resumed run restarted them from zero. Add `optimizer=optimizer` to "
                 "`tf.train.Checkpoint`.",
-                SAVE_SOLUTION.replace(", step=step)", ")"),
-                detect=_saved(lambda v: v["model_saved"] and v["step_saved"] is None)),
+                RESUME_IMPORT + RESUME_SOLUTION.replace("step=step, model=model, optimizer=optimizer",
+                                                        "step=step, model=model")),
         Mistake("not_numbered_by_step",
                 "your checkpoints are not named after the step: without `checkpoint_number`, `manager.save()` "
                 "numbers them by the checkpoint's own save counter. Call `manager.save(checkpoint_number=step)`.",
-                SAVE_SOLUTION.replace("manager.save(checkpoint_number=step)", "manager.save()"),
-                detect=lambda outcomes: all(o.error is None for o in outcomes)
-                and not all(_named_by_step(o.value) for o in outcomes)),
-        Mistake("kept_every_checkpoint",
-                "every checkpoint was kept: `max_to_keep=None` keeps them all and fills the disk. "
-                "`max_to_keep=3` keeps the newest three and deletes the older ones.",
-                SAVE_SOLUTION.replace("max_to_keep=3", "max_to_keep=None"),
-                detect=_many_saves(lambda v: len(v["kept"]) == len(v["steps"]))),
-        Mistake("kept_too_few",
-                "fewer than 3 checkpoints were kept: `max_to_keep` is how many of the newest checkpoints stay "
-                "on disk; use `max_to_keep=3`.",
-                SAVE_SOLUTION.replace("max_to_keep=3", "max_to_keep=1"),
-                detect=_many_saves(lambda v: len(v["kept"]) < 3 and _named_by_step(v))),
+                RESUME_IMPORT + RESUME_SOLUTION.replace("manager.save(checkpoint_number=step)", "manager.save()")),
+        Mistake("saved_before_counting",
+                "your checkpoints are one step early: a checkpoint saved before `step.assign_add(1)` holds the "
+                "weights after step s but the count s - 1, so a resume repeats a step. Count the step, then save.",
+                RESUME_IMPORT + RESUME_SOLUTION.replace(
+                    "        steps.training_step(model, optimizer, images, labels)\n        step.assign_add(1)\n"
+                    "        if step % checkpoint_every == 0:\n            manager.save(checkpoint_number=step)\n",
+                    "        steps.training_step(model, optimizer, images, labels)\n"
+                    "        if (step + 1) % checkpoint_every == 0:\n            manager.save(checkpoint_number=step + 1)\n"
+                    "        step.assign_add(1)\n")),
     ],
-    cases=_save_cases, run=_run_saves, compare=_compare_saves,
+    cases=_resume_cases, run=_run_resume, compare=_compare_resume,
 )
 
-# ---------------------------------------------------------------- q2: restore the newest checkpoint
+# ---------------------------------------------------------------- q2: repair a partial restore
 
-RESTORE_IMPORT = "import keras\n\nfrom tfcourse import mnist\n\n"
-RESTORE_SOLUTION = '''\
-def restore_model(directory, hidden1_units, hidden2_units):
-    """(model, optimizer, step) restored from the newest checkpoint in `directory`."""
-    model = mnist.MLP(hidden1_units, hidden2_units)
-    optimizer = keras.optimizers.Adam(0.01)
-    optimizer.build(model.trainable_variables)  # its slots exist now, so the restore fills them at once
-    step = tf.Variable(0, dtype=tf.int64)
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
-    checkpoint.restore(tf.train.latest_checkpoint(directory))
-    return model, optimizer, step
+PARTIAL_BROKEN = '''\
+def restore_hidden1(model, path):
+    """Copies the first hidden layer of the checkpoint at `path` into `model`; leaves its other layers alone."""
+    checkpoint = tf.train.Checkpoint(hidden1=model.hidden1)
+    checkpoint.restore(path).expect_partial()
+'''
+PARTIAL_SOLUTION = '''\
+def restore_hidden1(model, path):
+    """Copies the first hidden layer of the checkpoint at `path` into `model`; leaves its other layers alone."""
+    # The saved keys are paths from the root: model/hidden1/weights. Rebuild that path, and only that.
+    checkpoint = tf.train.Checkpoint(model=tf.train.Checkpoint(hidden1=model.hidden1))
+    checkpoint.restore(path).expect_partial()
 '''
 
 
-def _restore_cases():
-    return [Case("a 784-16-8-10 run saved at steps 2, 4, 6, 8, 10 (3 kept)", (16, 8, [2, 4, 6, 8, 10])),
-            Case("a 784-8-4-10 run with a single checkpoint, at step 1", (8, 4, [1]))]
+def _partial_cases():
+    return [Case("a 784-16-8-10 checkpoint into a 784-16-8-10 model", ((16, 8), (16, 8))),
+            Case("a 784-16-4-10 checkpoint into a 784-16-8-10 model (only hidden1 fits)", ((16, 4), (16, 8))),
+            Case("a 784-8-8-10 checkpoint into a 784-8-4-10 model", ((8, 8), (8, 4)))]
 
 
-def _run_restore(function, case_input):
-    """Writes a run's checkpoints to a fresh directory, restores with `function`, reads what it restored."""
-    from tfcourse.training import checkpoints, steps
+def _run_partial(function, case_input):
+    """Trains and saves a run of the saved shape (model, optimizer, step), restores into a fresh model."""
+    import keras
+    import tensorflow as tf
 
-    hidden1, hidden2, save_steps = case_input
-    model, optimizer, step, (images, labels) = _training_state(hidden1, hidden2, seed=hidden1)
+    from tfcourse import mnist
+    from tfcourse.training import steps
+
+    saved_sizes, model_sizes = case_input
+    images, labels = _data(sum(saved_sizes), 1)[0]
+    trained = mnist.MLP(*saved_sizes, seed=11)
+    optimizer = keras.optimizers.Adam(LEARNING_RATE)
+    for _ in range(2):
+        steps.training_step(trained, optimizer, images, labels)
     with tempfile.TemporaryDirectory() as directory:
-        manager = checkpoints.make_manager(checkpoints.make_checkpoint(model, optimizer, step), directory)
-        for number in save_steps:
-            steps.training_step(model, optimizer, images, labels)
-            step.assign(number)
-            manager.save(checkpoint_number=number)
-        result = function(directory, hidden1, hidden2)
-        if not isinstance(result, (tuple, list)) or len(result) != 3:
-            raise AnswerError(f"expected `(model, optimizer, step)`, got {type(result).__name__}")
-        restored_model, restored_optimizer, restored_step = result
-        if not hasattr(restored_model, "get_weights") or not hasattr(restored_optimizer, "iterations"):
-            raise AnswerError("expected `(model, optimizer, step)`: a `mnist.MLP`, a keras optimizer and the step")
-        try:
-            step_value = int(restored_step)
-        except (TypeError, ValueError):
-            raise AnswerError("expected the step as a tf.Variable or an int, got "
-                              f"{type(restored_step).__name__}") from None
-        # Building is a no-op for a built optimizer; for one that is not, a deferred restore fills the slots now.
-        restored_optimizer.build(restored_model.trainable_variables)
-        return {"weights": restored_model.get_weights(), "iterations": int(restored_optimizer.iterations),
-                "optimizer_state": [v.numpy() for v in restored_optimizer.variables],
-                "step": step_value, "saved_steps": save_steps[-3:], "latest_weights": model.get_weights()}
+        path = tf.train.Checkpoint(model=trained, optimizer=optimizer, step=tf.Variable(2, dtype=tf.int64)).save(
+            os.path.join(directory, "ckpt"))
+        model = mnist.MLP(*model_sizes, seed=12)
+        before = model.get_weights()
+        returned = function(model, path)
+    if returned is not None and not hasattr(returned, "assert_existing_objects_matched"):
+        raise AnswerError(f"expected nothing returned (or the restore's status), got {type(returned).__name__}")
+    return {"after": model.get_weights(), "before": before, "saved": trained.get_weights()}
 
 
-def _compare_restores(expected, got):
-    if got["step"] != expected["step"]:
-        return f"the step is {got['step']}, expected {expected['step']} (the newest checkpoint's)"
-    for name, value in expected["weights"].items():
-        if name not in got["weights"] or not np.array_equal(got["weights"][name], value):
-            return f"the model's {name} is not the newest checkpoint's"
-    if got["iterations"] != expected["iterations"]:
-        return f"the optimizer has taken {got['iterations']} steps, expected {expected['iterations']} (restored)"
-    if len(got["optimizer_state"]) != len(expected["optimizer_state"]) or not all(
-            np.array_equal(a, b) for a, b in zip(got["optimizer_state"], expected["optimizer_state"])):
-        return "the optimizer's running averages are not the newest checkpoint's"
+def _compare_partial(expected, got):
+    for name in sorted(got["after"]):
+        wanted = got["saved"][name] if name.startswith("hidden1/") else got["before"][name]
+        source = "the checkpoint's" if name.startswith("hidden1/") else "its own (unchanged)"
+        have = got["after"][name]
+        if np.shape(have) != np.shape(wanted) or not np.array_equal(have, wanted):
+            return (f"the model's {name}: expected {source} values {np.ravel(wanted)[:2].round(5).tolist()}..., "
+                    f"got {np.ravel(have)[:2].round(5).tolist()}...")
     return None
 
 
-_INCOMPATIBLE = re.compile(r"incompatible tensor with shape \(([^)]*)\) when attempting to restore variable with "
-                           r"shape \(([^)]*)\) and name ([\w/]+)")
+def _hidden1_untouched(outcomes):
+    return all(o.error is None and all(np.array_equal(o.value["after"][n], o.value["before"][n])
+                                       for n in o.value["after"]) for o in outcomes)
 
 
-def _other_shape(outcomes):
-    """'the checkpoint's hidden1/weights is [784, 16], your model's [784, 128]' from TensorFlow's error."""
-    for outcome in outcomes:
-        match = _INCOMPATIBLE.search(str(outcome.error or ""))
-        if match:
-            saved, yours, name = match.groups()
-            listed = [", ".join(d.strip() for d in shape.split(",") if d.strip()) for shape in (saved, yours)]
-            return f"the checkpoint's `{name}` has shape [{listed[0]}], your model's [{listed[1]}]"
-    return False
-
-
-def _restored(test):
-    return lambda outcomes: all(o.error is None and test(o.value) for o in outcomes)
-
-
-def _older_restored(outcomes):
-    """Every case restored one of its kept checkpoints, and some case not the newest."""
-    return _restored(lambda v: v["step"] in v["saved_steps"])(outcomes) and any(
-        o.value["step"] != o.value["saved_steps"][-1] for o in outcomes)
-
-
-def _right_weights(value):
-    return all(np.array_equal(value["weights"][name], saved) for name, saved in value["latest_weights"].items())
+def _other_layers_restored(outcomes):
+    """Some case changed a layer other than hidden1, or failed on the layers whose shapes differ."""
+    return any((o.error is not None and re.search(r"shape|incompatible", str(o.error), re.I)) or (
+        o.error is None and any(not np.array_equal(o.value["after"][n], o.value["before"][n])
+                                for n in o.value["after"] if not n.startswith("hidden1/"))) for o in outcomes)
 
 
 q2 = FunctionExercise(
-    "nb05.q2", "restore_model", "restore the newest checkpoint",
+    "nb05.q2", "restore_hidden1", "repair a partial restore",
     prompt=(
-        "Write `restore_model(directory, hidden1_units, hidden2_units)`: a run of `mnist.MLP(hidden1_units, "
-        "hidden2_units)` trained with `keras.optimizers.Adam(0.01)` saved `tf.train.Checkpoint(model=..., "
-        "optimizer=..., step=...)` checkpoints (step: an int64 `tf.Variable`) into `directory`, as in q1. Build a "
-        "model, an optimizer and a step of the same kinds, restore the **newest** checkpoint into them, and return "
-        "`(model, optimizer, step)`."),
-    skeleton=RESTORE_IMPORT + '''\
-def restore_model(directory, hidden1_units, hidden2_units):
-    """(model, optimizer, step) restored from the newest checkpoint in `directory`."""
-    ...
-''',
-    solution=RESTORE_IMPORT + RESTORE_SOLUTION,
+        "To start a new network from part of a trained one, you restore only some of its variables. This "
+        "function should copy the first hidden layer (`hidden1`: weights and biases) of a checkpoint written as "
+        "`tf.train.Checkpoint(model=..., optimizer=..., step=...)` into `model`, a `mnist.MLP` whose other layers "
+        "must keep their values (they may even have other shapes than the checkpoint's). It runs without an "
+        "error, and changes nothing:\n\n```python\n" + PARTIAL_BROKEN + "```\n\nRepair it (keep its name and "
+        "arguments; it needs to return nothing)."),
+    skeleton=PARTIAL_BROKEN.replace('    checkpoint = tf.train.Checkpoint(hidden1=model.hidden1)\n',
+                                    '    checkpoint = ...  # repair this line\n'),
+    solution=PARTIAL_SOLUTION,
     hints=[
-        "Restoring fills existing variables: build the model (same sizes), the optimizer and the step first, "
-        "and track them in a `tf.train.Checkpoint` under the names they were saved with.",
-        "`tf.train.latest_checkpoint(directory)` gives the newest checkpoint's path, like `.../ckpt-10`.",
-        "`checkpoint.restore(tf.train.latest_checkpoint(directory))`; the optimizer's slots are filled when it "
-        "first builds them.",
+        "List the checkpoint's keys (`tf.train.list_variables(path)`, as the lesson did): where is hidden1's "
+        "weight, and where does the broken snippet look for it?",
+        "A restore matches by the path of attribute names from the root: `model/hidden1/weights`. The root "
+        "needs a `model` whose `hidden1` is your layer.",
+        "Any trackable object can stand for `model`, a `tf.train.Checkpoint` too: "
+        "`tf.train.Checkpoint(model=tf.train.Checkpoint(hidden1=model.hidden1))`.",
     ],
     mistakes=[
-        Mistake("model_of_another_shape",
-                "you restored into a model of another shape: {detail}. Build `mnist.MLP(hidden1_units, "
-                "hidden2_units)` with the sizes the checkpoint was written with.",
-                RESTORE_IMPORT + RESTORE_SOLUTION.replace("mnist.MLP(hidden1_units, hidden2_units)",
-                                                          "mnist.MLP()"),
-                detect=_other_shape),
-        Mistake("restored_the_directory",
-                "`restore` wants the path of one checkpoint (`.../ckpt-10`), not the directory: pass "
-                "`tf.train.latest_checkpoint(directory)`.",
-                RESTORE_IMPORT + RESTORE_SOLUTION.replace("checkpoint.restore(tf.train.latest_checkpoint(directory))",
-                                                          "checkpoint.restore(directory)"),
-                detect=lambda outcomes: all(o.error is not None and "Is a directory" in str(o.error)
-                                            for o in outcomes)),
-        Mistake("restore_not_called",
-                "nothing was restored: the model has its initial weights and the step is 0. Call "
-                "`checkpoint.restore(tf.train.latest_checkpoint(directory))`.",
-                RESTORE_IMPORT + RESTORE_SOLUTION.replace(
-                    "    checkpoint.restore(tf.train.latest_checkpoint(directory))\n",
-                    "    tf.train.latest_checkpoint(directory)\n"),
-                detect=_restored(lambda v: v["step"] == 0 and v["iterations"] == 0 and not _right_weights(v))),
-        Mistake("model_created_after_restore",
-                "the step was restored but not the model: the checkpoint you restored did not track the model you "
-                "return (built after the restore?). Build the model first and track it: "
-                "`tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)`, then restore.",
-                RESTORE_IMPORT + RESTORE_SOLUTION
-                .replace("    model = mnist.MLP(hidden1_units, hidden2_units)\n", "")
-                .replace("    optimizer.build(model.trainable_variables)  # its slots exist now, so the restore fills "
-                         "them at once\n", "")
-                .replace("tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)",
-                         "tf.train.Checkpoint(optimizer=optimizer, step=step)")
-                .replace("    return model, optimizer, step\n",
-                         "    model = mnist.MLP(hidden1_units, hidden2_units)\n    return model, optimizer, step\n"),
-                detect=_restored(lambda v: v["step"] == v["saved_steps"][-1] and not _right_weights(v))),
-        Mistake("optimizer_not_restored",
-                "the model and step came back, but the optimizer starts from scratch (Adam's step count and "
-                "running averages): track it too, `tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)`.",
-                RESTORE_IMPORT + RESTORE_SOLUTION.replace("model=model, optimizer=optimizer, step=step",
-                                                          "model=model, step=step"),
-                detect=_restored(lambda v: _right_weights(v) and v["step"] == v["saved_steps"][-1]
-                                 and v["iterations"] == 0)),
-        Mistake("restored_an_older_checkpoint",
-                "you restored an older checkpoint, not the newest: `tf.train.latest_checkpoint(directory)` "
-                "(or `manager.latest_checkpoint`) is the one a resume continues from.",
-                RESTORE_IMPORT + RESTORE_SOLUTION.replace(
-                    "checkpoint.restore(tf.train.latest_checkpoint(directory))",
-                    "checkpoint.restore(\n        tf.train.CheckpointManager(checkpoint, directory, "
-                    "max_to_keep=3).checkpoints[0])"),
-                detect=_older_restored),
+        Mistake("path_still_wrong",
+                "nothing was restored, and `expect_partial()` silenced the warning that said so: the checkpoint's "
+                "keys start with `model/` (`model/hidden1/weights`), so the object you restore into must reach "
+                "`hidden1` through an attribute `model`.",
+                PARTIAL_BROKEN, detect=_hidden1_untouched),
+        Mistake("whole_model_restored",
+                "you restored more than `hidden1`: the model's other layers changed, or could not take the "
+                "checkpoint's shapes. Track only `hidden1` under `model`: "
+                "`tf.train.Checkpoint(model=tf.train.Checkpoint(hidden1=model.hidden1))`.",
+                PARTIAL_SOLUTION.replace("tf.train.Checkpoint(model=tf.train.Checkpoint(hidden1=model.hidden1))",
+                                         "tf.train.Checkpoint(model=model)"),
+                detect=_other_layers_restored),
     ],
-    cases=_restore_cases, run=_run_restore, compare=_compare_restores,
+    cases=_partial_cases, run=_run_partial, compare=_compare_partial,
 )
 
 # ---------------------------------------------------------------- q3: which checkpoints remain?
 
 KEEP_SNIPPET = '''\
 step = tf.Variable(0, dtype=tf.int64)
-manager = tf.train.CheckpointManager(tf.train.Checkpoint(step=step), directory, max_to_keep=3)
+checkpoint = tf.train.Checkpoint(step=step)
+manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=3)
 for _ in range(7):
     step.assign_add(100)
-    manager.save(checkpoint_number=step)
+    if step % 200 == 0:
+        manager.save(checkpoint_number=step)
+# a restarted run: a new manager on the same directory
+manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=2)
+manager.save(checkpoint_number=step + 50)
 '''
 
 
@@ -355,12 +328,16 @@ def _kept_after_snippet():
 
 
 def _as_names(value):
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
     if not isinstance(value, (list, tuple, set)):
         raise AnswerError(f"expected a list of checkpoint names like `[\"ckpt-100\"]`, got {type(value).__name__}")
     names = []
     for item in value:
-        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
-            names.append(f"ckpt-{int(item)}")
+        if isinstance(item, np.generic):
+            item = item.item()
+        if isinstance(item, int) and not isinstance(item, bool):
+            names.append(f"ckpt-{item}")
         elif isinstance(item, str):
             names.append(os.path.basename(item.strip()))
         else:
@@ -370,7 +347,7 @@ def _as_names(value):
 
 def _compare_kept(expected, got):
     names = _as_names(got)
-    return None if names == sorted(expected) else f"running it keeps {expected}, you predicted {names}"
+    return None if names == sorted(expected) else f"expected what running it keeps, {sorted(expected)}; got {names}"
 
 
 def _predicted(names):
@@ -381,29 +358,31 @@ q3 = ValueExercise(
     "nb05.q3", "kept_checkpoints", "which checkpoints remain?",
     prompt=(
         "Predict, then let the check run it in an empty directory:\n\n```python\n" + KEEP_SNIPPET + "```\n\n"
-        "Which checkpoints are left? Set `kept_checkpoints` to a list of names like `\"ckpt-100\"`."),
+        "Which checkpoints are left? Set `kept_checkpoints` to their names, like `[\"ckpt-100\"]` (a list, a "
+        "tuple or an array; numbers like `100` are read as `ckpt-100`)."),
     skeleton="kept_checkpoints = ...\n",
-    solution='kept_checkpoints = ["ckpt-500", "ckpt-600", "ckpt-700"]  # the newest 3; older ones are deleted\n',
-    hints=["The saves are numbered by the step: 100, 200, ..., 700.",
-           "`max_to_keep=3` keeps the three most recent checkpoints; each new save deletes the oldest."],
+    solution='kept_checkpoints = ["ckpt-600", "ckpt-750"]  # saves at 200, 400, 600; the new manager keeps 2\n',
+    hints=["Which values of `step` pass `step % 200 == 0` on the way to 700? The name is the step.",
+           "A new manager on a directory picks up the checkpoints listed there, and its own `max_to_keep` "
+           "applies to them at its next save."],
     mistakes=[
-        Mistake("kept_the_first_three",
-                "`max_to_keep` keeps the *newest* checkpoints: each save beyond the third deletes the oldest one, "
-                "so the first ones are gone.",
-                'kept_checkpoints = ["ckpt-100", "ckpt-200", "ckpt-300"]\n',
-                detect=_predicted(["ckpt-100", "ckpt-200", "ckpt-300"])),
-        Mistake("kept_every_checkpoint",
-                "`max_to_keep=3` deletes older checkpoints as new ones are saved: only three stay on disk.",
-                "kept_checkpoints = [f\"ckpt-{100 * n}\" for n in range(1, 8)]\n",
-                detect=lambda outcomes: len(_as_names(outcomes[0].value)) == 7),
-        Mistake("numbered_by_saves",
-                "`checkpoint_number=step` names each checkpoint after the step (100, 200, ...), not after the "
-                "count of saves.",
-                'kept_checkpoints = ["ckpt-5", "ckpt-6", "ckpt-7"]\n',
-                detect=_predicted(["ckpt-5", "ckpt-6", "ckpt-7"])),
+        Mistake("saved_every_step",
+                "only the steps that are multiples of 200 are saved (200, 400, 600): step 700 is not one.",
+                'kept_checkpoints = ["ckpt-600", "ckpt-700", "ckpt-750"]\n',
+                detect=lambda outcomes: "ckpt-700" in _as_names(outcomes[0].value)),
+        Mistake("new_manager_forgets_old_files",
+                "the new manager reads the directory's `checkpoint` file, so it knows the old checkpoints and "
+                "deletes them too: with `max_to_keep=2`, two stay in all.",
+                'kept_checkpoints = ["ckpt-200", "ckpt-400", "ckpt-600", "ckpt-750"]\n',
+                detect=lambda outcomes: len(_as_names(outcomes[0].value)) > 2
+                and "ckpt-750" in _as_names(outcomes[0].value)),
+        Mistake("kept_the_first",
+                "`max_to_keep` keeps the *newest* checkpoints: each save beyond it deletes the oldest.",
+                'kept_checkpoints = ["ckpt-200", "ckpt-400"]\n',
+                detect=_predicted(["ckpt-200", "ckpt-400"])),
         Mistake("only_the_latest",
-                "`max_to_keep=3` keeps three checkpoints, not only the latest one.",
-                'kept_checkpoints = ["ckpt-700"]\n', detect=_predicted(["ckpt-700"])),
+                "`max_to_keep=2` keeps two checkpoints, not only the latest one.",
+                'kept_checkpoints = ["ckpt-750"]\n', detect=_predicted(["ckpt-750"])),
     ],
     expected=_kept_after_snippet, compare=_compare_kept,
     explain=lambda names: f"running it leaves {names}.",

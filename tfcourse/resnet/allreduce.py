@@ -21,6 +21,8 @@ from tfcourse.errors import CourseError
 
 RESULT_PREFIX = "ALLREDUCE_RESULT "
 DEFAULT_SIZES_MB = (0.25, 1.0, 4.0, 16.0)
+# The one statistic of a size's iterations that the bandwidths and the fit both use.
+STATISTIC = "seconds_median"
 
 
 def ring_factor(num_workers):
@@ -33,11 +35,21 @@ def fit_latency_bandwidth(num_bytes, seconds, num_workers):
 
     Returns (latency_s, bandwidth_bytes_per_s). Bandwidth is per worker link ("bus
     bandwidth" in nccl-tests' terms), directly comparable with a NIC's rate.
+
+    Raises:
+      CourseError: the line is not a physical all-reduce: time does not grow with size, or the
+        latency (the cost of an all-reduce of nothing) is longer than an all-reduce measured.
     """
     slope, intercept = np.polyfit(np.asarray(num_bytes, float), np.asarray(seconds, float), 1)
     if slope <= 0:
         raise CourseError("all-reduce time did not grow with size; measure larger tensors or more iterations")
-    return max(float(intercept), 0.0), ring_factor(num_workers) / float(slope)
+    latency = max(float(intercept), 0.0)
+    fastest = min(zip(seconds, num_bytes))
+    if latency > fastest[0]:
+        raise CourseError(f"the fitted all-reduce latency, {1e3 * latency:.2f} ms, is longer than a whole all-reduce "
+                          f"of {fastest[1]:,} bytes took ({1e3 * fastest[0]:.2f} ms): the timings are too noisy "
+                          "for a line; measure more iterations, on a quieter machine")
+    return latency, ring_factor(num_workers) / float(slope)
 
 
 def predicted_seconds(result, num_bytes):
@@ -82,8 +94,9 @@ def _worker(sizes_mb, iterations, warmup):
             start = time.perf_counter()
             float(all_reduce())
             seconds.append(time.perf_counter() - start)
-        rows.append({"bytes": count * 4, "seconds_mean": float(np.mean(seconds)),
-                     "seconds_min": float(np.min(seconds)), "seconds_std": float(np.std(seconds))})
+        rows.append({"bytes": count * 4, "seconds_median": float(np.median(seconds)),
+                     "seconds_mean": float(np.mean(seconds)), "seconds_min": float(np.min(seconds)),
+                     "seconds_std": float(np.std(seconds))})
     if task_index == 0:
         print(RESULT_PREFIX + json.dumps({"workers": num_workers, "rows": rows}), flush=True)
 
@@ -96,10 +109,10 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
     device's memory nor add device copies: what is timed is the gRPC transport between processes.
 
     Returns:
-      dict: "workers", "implementation", "rows" (bytes, seconds_mean/min/std, algbw and busbw
-      in bytes/s per size), and the fit "latency_s", "bandwidth_bytes_per_s",
-      "bandwidth_gbit_per_s" (from the per-size minimum times, the least disturbed by the
-      other programs on the machine).
+      dict: "workers", "implementation", "rows" (bytes, seconds_median/mean/min/std, algbw and
+      busbw in bytes/s per size), and the fit "latency_s", "bandwidth_bytes_per_s",
+      "bandwidth_gbit_per_s". One statistic, "fit_statistic": the bandwidths and the fit use
+      each size's median time (a burst of other work moves a mean; the minimum is one lucky run).
     """
     if len(sizes_mb) < 2:
         raise CourseError("sizes_mb needs at least two sizes to separate latency from bandwidth")
@@ -112,12 +125,12 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
         raise CourseError("the chief worker printed no all-reduce result")
     result = json.loads(lines[-1][len(RESULT_PREFIX):])
     for row in result["rows"]:
-        row["algbw_bytes_per_s"] = row["bytes"] / row["seconds_min"]
+        row["algbw_bytes_per_s"] = row["bytes"] / row[STATISTIC]
         row["busbw_bytes_per_s"] = ring_factor(num_workers) * row["algbw_bytes_per_s"]
     latency, bandwidth = fit_latency_bandwidth([r["bytes"] for r in result["rows"]],
-                                               [r["seconds_min"] for r in result["rows"]], num_workers)
-    result.update(implementation="RING", latency_s=latency, bandwidth_bytes_per_s=bandwidth,
-                  bandwidth_gbit_per_s=bandwidth * 8 / 1e9)
+                                               [r[STATISTIC] for r in result["rows"]], num_workers)
+    result.update(implementation="RING", fit_statistic=STATISTIC, latency_s=latency,
+                  bandwidth_bytes_per_s=bandwidth, bandwidth_gbit_per_s=bandwidth * 8 / 1e9)
     return result
 
 

@@ -8,7 +8,9 @@ were measured on real ImageNet, the others (by implication) on synthetic data.
 """
 
 import collections
+import statistics
 
+from tfcourse import paired
 from tfcourse.errors import CourseError
 
 TALK_SINGLE_GPU_IMAGES_PER_SEC = 221.4
@@ -55,13 +57,18 @@ def select(results, **criteria):
 def scaling_table(results):
     """Scaling rows from benchmark results (bench.run_benchmark / read_results dicts).
 
-    Results with the same device count and layout are repeats: the table keeps the best (the
-    least disturbed by other work on the machine). The same count in two layouts (2 GPUs in one
-    process, or 2 workers of 1) gives two rows. All results must share model, precision, XLA,
-    per-replica batch and device type (use `select` first), and one must be on 1 device.
+    Results with the same device count and layout are repeats, rounds interleaved with the
+    other layouts' (as `benchmark.run_cpu_layouts` runs them): a layout with as many rounds as
+    the 1-device baseline gets the one statistic, the median of its paired per-round speedups
+    (round i against the baseline's round i, `tfcourse.paired.paired_ratio`) with their range;
+    otherwise its median over the baseline's median. images_per_sec is the median round. The
+    same count in two layouts (2 GPUs in one process, or 2 workers of 1) gives two rows. All
+    results must share model, precision, XLA, per-replica batch and device type (use `select`
+    first), and one must be on 1 device.
     Returns:
       list of dicts sorted by devices: devices, layout ("workers x replicas per worker"),
-      images_per_sec, speedup, efficiency (fraction), runs (how many repeats).
+      images_per_sec, speedup, efficiency (fraction), runs (how many repeats), and when paired
+      speedup_low / speedup_high (the range of the per-round speedups).
     """
     if not results:
         raise CourseError("no results to tabulate; run `tfcourse bench resnet50` first")
@@ -73,19 +80,26 @@ def scaling_table(results):
     groups = collections.defaultdict(list)
     for r in results:
         devices, workers = int(r["replicas"]), int(r.get("workers", 1))
-        groups[(devices, f"{workers}x{devices // workers}")].append(r)
+        groups[(devices, f"{workers}x{devices // workers}")].append(r["images_per_sec"])
     if (1, "1x1") not in groups:
         raise CourseError("a scaling table needs a 1-replica result as its baseline")
-    baseline = max(r["images_per_sec"] for r in groups[(1, "1x1")])
+    baseline = groups[(1, "1x1")]
     rows = []
     for devices, layout in sorted(groups):
-        best = max(r["images_per_sec"] for r in groups[(devices, layout)])
-        rows.append(_row(devices, layout, best, baseline, runs=len(groups[(devices, layout)])))
+        rounds = groups[(devices, layout)]
+        extra = {"runs": len(rounds)}
+        if len(rounds) == len(baseline):
+            ratio = paired.paired_ratio(rounds, baseline)
+            value, extra = ratio.median, dict(extra, speedup_low=ratio.low, speedup_high=ratio.high)
+        else:
+            value = statistics.median(rounds) / statistics.median(baseline)
+        rows.append(_row(devices, layout, statistics.median(rounds), statistics.median(baseline), value, **extra))
     return rows
 
 
-def _row(devices, layout, images_per_sec, baseline, **extra):
-    s = speedup(images_per_sec, baseline)
+def _row(devices, layout, images_per_sec, baseline, speedup_value=None, **extra):
+    """A table row; speedup_value (a paired statistic) replaces images_per_sec / baseline when given."""
+    s = speedup(images_per_sec, baseline) if speedup_value is None else speedup_value
     return {"devices": devices, "layout": layout, "images_per_sec": images_per_sec,
             "speedup": s, "efficiency": parallel_efficiency(s, devices), **extra}
 

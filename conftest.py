@@ -1,4 +1,8 @@
-"""pytest settings for `pytest --nbval-lax notebooks/` (what CI runs).
+"""pytest settings for running the notebooks with nbval: `pytest --nbval-lax` (what CI runs).
+
+At the repository's root, not in notebooks/: that folder is what students open in JupyterLab,
+and a test file there is noise to them. pytest reads this file for everything under the root,
+the notebooks included; for other tests the hooks below do nothing.
 
 * TFCOURSE_SMOKE=1 unless the caller set it: the kernels nbval starts inherit this
   process's environment, so every notebook's `course_params` picks its small values.
@@ -16,7 +20,7 @@ import pathlib
 import nbval.plugin
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parent
 CELL_TIMEOUT_S = 120.0
 
 
