@@ -22,7 +22,7 @@ NOTEBOOKS_DIR = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["00_setup", "01_input_pipeline", "02_inference_graph", "03_loss_and_training",
             "04_graph_and_session", "05_checkpoints", "06_tensorboard", "07_keras", "08_xla", "09_distributed",
-            "10_resnet_scaling"]
+            "10_resnet_scaling", "11_one_command_service"]
 MAX_BYTES = 1_000_000
 
 

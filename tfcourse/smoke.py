@@ -19,6 +19,8 @@ SMOKE = {
     "08": {"train_steps": 200},
     "09": {"mirror_steps": 50, "async_steps": 300,
            "straggler_delay_s": 0.15, "straggler_steps": 4},
-    "10": {"steps": 10, "warmup": 3, "repeats": 1, "gpu_steps": 10, "allreduce_sizes_mb": [0.5, 8],
-           "allreduce_iterations": 3},
+    "10": {"steps": 10, "warmup": 3, "compare_rounds": 2, "repeats": 1, "gpu_steps": 10,
+           "allreduce_sizes_mb": [0.25, 2, 16],  # far apart: a line through 3 noisy sizes needs the spread
+           "allreduce_iterations": 5},
+    "11": {"late_start_s": 3, "cluster_timeout_s": 30, "train_steps": 100},
 }
