@@ -56,3 +56,29 @@ def test_the_fit_refuses_a_latency_longer_than_a_measured_all_reduce():
         allreduce.fit_latency_bandwidth([b for b, _ in rows], [s for _, s in rows], 2)
     latency, bandwidth = allreduce.fit_latency_bandwidth([2**18, 2**20, 2**22], [0.003, 0.005, 0.013], 2)
     assert 0 <= latency <= 0.003 and bandwidth > 0
+
+
+def test_timings_too_noisy_for_a_line_are_measured_again_with_more_iterations(monkeypatch):
+    # The smallest size took less than the line's intercept in the first run (impossible for a
+    # line through physical timings): the measurement is repeated with twice the iterations.
+    from tfcourse.resnet import allreduce
+
+    runs = []
+
+    def measure(num_workers, sizes_mb, iterations, warmup, timeout_s, hide_gpus):
+        runs.append(iterations)
+        noisy = [0.0020, 0.0040, 0.0060] if len(runs) == 1 else [0.0005, 0.0020, 0.0140]
+        return {"workers": num_workers, "rows": [{"bytes": int(mb * 2**20), "seconds_median": s}
+                                                  for mb, s in zip(sizes_mb, noisy)]}
+
+    monkeypatch.setattr(allreduce, "_measure", measure)
+    result = allreduce.measure_allreduce_bandwidth(2, sizes_mb=[0.25, 2, 16], iterations=5)
+    assert runs == [5, 10] and result["iterations"] == 10
+    assert 0 <= result["latency_s"] <= 0.0005 and result["bandwidth_bytes_per_s"] > 0
+    runs.clear()
+    monkeypatch.setattr(allreduce, "_measure", lambda *args: (runs.append(args[2]) or
+                        {"workers": 2, "rows": [{"bytes": b, "seconds_median": s} for b, s in
+                                                [(2**18, 0.0020), (2**21, 0.0040), (2**24, 0.0060)]]}))
+    with pytest.raises(CourseError, match="too noisy for a line"):
+        allreduce.measure_allreduce_bandwidth(2, sizes_mb=[0.25, 2, 16], iterations=5, attempts=2)
+    assert runs == [5, 10]

@@ -101,21 +101,8 @@ def _worker(sizes_mb, iterations, warmup):
         print(RESULT_PREFIX + json.dumps({"workers": num_workers, "rows": rows}), flush=True)
 
 
-def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterations=10, warmup=2,
-                                timeout_s=180, hide_gpus=True):
-    """Starts `num_workers` local worker processes and measures the RING all-reduce.
-
-    hide_gpus: the workers see no GPU, so on a GPU machine they neither fight over one
-    device's memory nor add device copies: what is timed is the gRPC transport between processes.
-
-    Returns:
-      dict: "workers", "implementation", "rows" (bytes, seconds_median/mean/min/std, algbw and
-      busbw in bytes/s per size), and the fit "latency_s", "bandwidth_bytes_per_s",
-      "bandwidth_gbit_per_s". One statistic, "fit_statistic": the bandwidths and the fit use
-      each size's median time (a burst of other work moves a mean; the minimum is one lucky run).
-    """
-    if len(sizes_mb) < 2:
-        raise CourseError("sizes_mb needs at least two sizes to separate latency from bandwidth")
+def _measure(num_workers, sizes_mb, iterations, warmup, timeout_s, hide_gpus):
+    """One run of the worker processes: the chief's {"workers", "rows"} with each row's statistics."""
     argv = ["-m", "tfcourse.resnet.allreduce", "--sizes-mb", *map(str, sizes_mb),
             "--iterations", str(iterations), "--warmup", str(warmup)]
     env = {"CUDA_VISIBLE_DEVICES": "-1"} if hide_gpus else None
@@ -123,25 +110,39 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
     lines = [line for line in outputs[0].splitlines() if line.startswith(RESULT_PREFIX)]
     if not lines:
         raise CourseError("the chief worker printed no all-reduce result")
-    result = json.loads(lines[-1][len(RESULT_PREFIX):])
+    return json.loads(lines[-1][len(RESULT_PREFIX):])
+
+
+def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterations=10, warmup=2,
+                                timeout_s=180, hide_gpus=True, attempts=3):
+    """Starts `num_workers` local worker processes and measures the RING all-reduce.
+
+    hide_gpus: the workers see no GPU, so on a GPU machine they neither fight over one
+    device's memory nor add device copies: what is timed is the gRPC transport between processes.
+    attempts: when the timings are too noisy for a physical line (`fit_latency_bandwidth` refuses
+    them), measure again with twice the iterations, at most this many times in all.
+
+    Returns:
+      dict: "workers", "implementation", "rows" (bytes, seconds_median/mean/min/std, algbw and
+      busbw in bytes/s per size), and the fit "latency_s", "bandwidth_bytes_per_s",
+      "bandwidth_gbit_per_s". One statistic, "fit_statistic": the bandwidths and the fit use
+      each size's median time (a burst of other work moves a mean; the minimum is one lucky run).
+      "iterations": the iterations per size of the run that was kept.
+    """
+    if len(sizes_mb) < 2:
+        raise CourseError("sizes_mb needs at least two sizes to separate latency from bandwidth")
+    for attempt in range(attempts):
+        result = _measure(num_workers, sizes_mb, iterations * 2 ** attempt, warmup, timeout_s, hide_gpus)
+        try:
+            latency, bandwidth = fit_latency_bandwidth([r["bytes"] for r in result["rows"]],
+                                                       [r[STATISTIC] for r in result["rows"]], num_workers)
+            break
+        except CourseError:
+            if attempt == attempts - 1:
+                raise
     for row in result["rows"]:
         row["algbw_bytes_per_s"] = row["bytes"] / row[STATISTIC]
         row["busbw_bytes_per_s"] = ring_factor(num_workers) * row["algbw_bytes_per_s"]
-    latency, bandwidth = fit_latency_bandwidth([r["bytes"] for r in result["rows"]],
-                                               [r[STATISTIC] for r in result["rows"]], num_workers)
-    result.update(implementation="RING", fit_statistic=STATISTIC, latency_s=latency,
+    result.update(implementation="RING", fit_statistic=STATISTIC, latency_s=latency, iterations=iterations * 2 ** attempt,
                   bandwidth_bytes_per_s=bandwidth, bandwidth_gbit_per_s=bandwidth * 8 / 1e9)
     return result
-
-
-def _main(argv=None):
-    parser = argparse.ArgumentParser(description="one all-reduce benchmark worker (needs TF_CONFIG)")
-    parser.add_argument("--sizes-mb", type=float, nargs="+", default=list(DEFAULT_SIZES_MB))
-    parser.add_argument("--iterations", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
-    args = parser.parse_args(argv)
-    _worker(args.sizes_mb, args.iterations, args.warmup)
-
-
-if __name__ == "__main__":
-    _main()
