@@ -10,7 +10,6 @@ Run directly (one worker): python -m tfcourse.resnet.allreduce --sizes-mb 1 4 --
 with TF_CONFIG set; `measure_allreduce_bandwidth` starts the workers itself.
 """
 
-import argparse
 import json
 import time
 
