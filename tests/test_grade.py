@@ -12,8 +12,10 @@ Each prints the table as well, so every format is compared with the table of the
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import nbformat
 import pytest
@@ -302,3 +304,22 @@ def test_without_bubblewrap_the_grader_refuses_in_one_line_unless_no_sandbox(tmp
                             text=True, timeout=120, cwd=tmp_path, env=env, check=False)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [f"tfcourse grade: error: {sandbox.INSTALL_HINT}"]
+
+
+def test_under_a_deep_temp_folder_the_kernels_sockets_go_to_a_short_private_folder(tmp_path):
+    from tfcourse.exercises import sandbox
+
+    deep = tmp_path / ("d" * 80)
+    deep.mkdir()
+    path, remove = sandbox.socket_dir(str(deep))
+    try:
+        assert remove and path.startswith("/tmp/tfcourse-ipc-") and os.listdir(path) == []
+        assert len(os.fsencode(path + "/kernel-65535")) <= sandbox.SOCKET_PATH_MAX
+        assert os.stat(path).st_mode & 0o777 == 0o700
+    finally:
+        os.rmdir(path)
+    short = tempfile.mkdtemp(dir="/tmp")
+    try:
+        assert sandbox.socket_dir(short) == (os.path.join(short, "ipc"), False)  # a short path stays where it is
+    finally:
+        shutil.rmtree(short)

@@ -27,6 +27,7 @@ import dataclasses
 import importlib
 import os
 import pathlib
+import shutil
 import subprocess
 import tempfile
 import time
@@ -283,12 +284,12 @@ def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercis
         workdir, tmpdir = os.path.join(root, "work"), os.path.join(root, "tmp")
         os.mkdir(workdir)
         os.mkdir(tmpdir)
+        remove_ipc_dir = False
         if limits is None:
             env = {**os.environ, "TMPDIR": tmpdir, **({"TFCOURSE_SMOKE": "1"} if smoke else {})}
             manager = {}
         else:
-            ipc_dir = os.path.join(root, "ipc")
-            os.mkdir(ipc_dir)
+            ipc_dir, remove_ipc_dir = sandbox.socket_dir(root)
             env = sandbox.kernel_env(smoke or settings.smoke_mode())
             manager = {"kernel_manager_class": sandbox.kernel_manager_class(ipc_dir=ipc_dir, limits=limits,
                                                                             bwrap=bwrap)}
@@ -321,6 +322,8 @@ def grade_notebook(notebook, name, *, timeout, kernel_name, smoke=False, exercis
         finally:
             # Whatever the submission started (even in a new session) goes with its group and namespace.
             sandbox.kill_group(client.km)
+            if remove_ipc_dir:
+                shutil.rmtree(ipc_dir, ignore_errors=True)
     others = other_errors_note(run, ids)
     grades = grades_from_run(run, ids, stopped_at, reason)
     flagged = [g.exercise for g in grades if g.flag]

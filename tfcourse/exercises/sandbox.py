@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 from tfcourse.errors import CourseError
 
@@ -96,6 +97,27 @@ def package_root():
     """The folder holding the `tfcourse` package the grader imports (what the kernel must import too)."""
     import tfcourse
     return str(pathlib.Path(tfcourse.__file__).resolve().parent.parent)
+
+
+# A Unix socket's path holds at most 107 bytes (sun_path); the kernel's are <folder>/kernel-<n>.
+SOCKET_PATH_MAX = 107
+
+
+def socket_dir(root):
+    """A new empty folder for the kernel's connection file and sockets.
+
+    `root`/ipc, unless that path is too long for a Unix socket (a deep TMPDIR: a CI's, macOS's
+    /var/folders/...), where ZeroMQ would fail with "File name too long": then a new private
+    folder under /tmp.
+
+    Returns:
+      (path, remove): `remove` is True when the caller must delete the /tmp folder afterwards.
+    """
+    path = os.path.join(root, "ipc")
+    if len(os.fsencode(path)) + len("/kernel-65535") <= SOCKET_PATH_MAX:
+        os.mkdir(path)
+        return path, False
+    return tempfile.mkdtemp(prefix="tfcourse-ipc-", dir=os.path.join(os.sep, "tmp")), True
 
 
 def command(kernel_argv, ipc_dir, limits, bwrap=None):
