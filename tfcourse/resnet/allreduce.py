@@ -10,6 +10,7 @@ Run directly (one worker): python -m tfcourse.resnet.allreduce --sizes-mb 1 4 --
 with TF_CONFIG set; `measure_allreduce_bandwidth` starts the workers itself.
 """
 
+import argparse
 import json
 import time
 
@@ -145,3 +146,16 @@ def measure_allreduce_bandwidth(num_workers=2, sizes_mb=DEFAULT_SIZES_MB, iterat
     result.update(implementation="RING", fit_statistic=STATISTIC, latency_s=latency, iterations=iterations * 2 ** attempt,
                   bandwidth_bytes_per_s=bandwidth, bandwidth_gbit_per_s=bandwidth * 8 / 1e9)
     return result
+
+
+def _main(argv=None):
+    parser = argparse.ArgumentParser(description="one all-reduce benchmark worker (needs TF_CONFIG)")
+    parser.add_argument("--sizes-mb", type=float, nargs="+", default=list(DEFAULT_SIZES_MB))
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args(argv)
+    _worker(args.sizes_mb, args.iterations, args.warmup)
+
+
+if __name__ == "__main__":
+    _main()
